@@ -1,0 +1,198 @@
+"""`fides …`: the command line. Each subcommand is one small function registered in COMMANDS."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Callable
+
+from fides.config import CONFIG_NAME, ConfigError, render_template
+
+log = logging.getLogger("fides")
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+SAMPLE_FLOWS = Path(__file__).resolve().parents[1] / "sample_flows"
+
+COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str, Callable[[argparse.ArgumentParser], None]]] = {}
+
+
+def command(name: str, help_text: str, arguments: Callable[[argparse.ArgumentParser], None] = lambda p: None):
+    def register(fn):
+        COMMANDS[name] = (fn, help_text, arguments)
+        return fn
+
+    return register
+
+
+def _root_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--root", type=Path, default=Path(os.environ.get("FIDES_ROOT", ".")),
+                        help="racine de l'installation (répertoires tampons, fides.toml) ; défaut $FIDES_ROOT ou .")
+
+
+def _open(args: argparse.Namespace, **kw):
+    from fides.app import open_installation
+
+    return open_installation(args.root.resolve(), **kw)
+
+
+# --- commands -------------------------------------------------------------------------------
+
+def _init_args(p: argparse.ArgumentParser) -> None:
+    _root_arg(p)
+    p.add_argument("--finess", help="FINESS e-PMSI de l'établissement")
+
+
+@command("init", "écrire un fides.toml commenté et l'arborescence des répertoires tampons", _init_args)
+def cmd_init(args: argparse.Namespace) -> int:
+    from fides.engine.tree import Tree
+
+    root = args.root.resolve()
+    Tree(root).create()
+    target = root / CONFIG_NAME
+    if target.exists():
+        print(f"{target} existe déjà : inchangé")
+    else:
+        overrides = {"establishment.finess": args.finess} if args.finess else {}
+        Tree(root).write_atomic(target, render_template(overrides).encode())
+        print(f"configuration écrite : {target}")
+    print(f"déposez les flux dans {root / 'in'}")
+    return EXIT_OK
+
+
+@command("process", "traiter une fois les fichiers présents dans in/, puis s'arrêter", _root_arg)
+def cmd_process(args: argparse.Namespace) -> int:
+    with _open(args) as inst:
+        report = inst.processor().run_pass()
+    for name, flux, status in report.processed:
+        print(f"{status:8} {flux:18} {name}")
+    if report.waiting:
+        print(f"{len(report.waiting)} fichier(s) en attente (en cours d'écriture ou pris par un autre processus)")
+    return EXIT_OK
+
+
+def _run_args(p: argparse.ArgumentParser) -> None:
+    _root_arg(p)
+    p.add_argument("--poll", action="store_true", help="ne compter que sur le balayage périodique (partages réseau)")
+
+
+@command("run", "le service : surveille in/, traite les fichiers, lance les tâches planifiées", _run_args)
+def cmd_run(args: argparse.Namespace) -> int:
+    from fides.engine.service import serve
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    with _open(args, wait_seconds=60) as inst:
+        serve(inst, stop, poll_only=args.poll)
+    return EXIT_OK
+
+
+def _db_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=["upgrade"])
+    _root_arg(p)
+
+
+@command("db", "base de données : `fides db upgrade` applique les migrations", _db_args)
+def cmd_db(args: argparse.Namespace) -> int:
+    from fides import config
+    from fides.store import db, schema
+
+    cfg = config.load(args.root.resolve())
+    schema.upgrade(db.resolve_url(cfg["database.url"], cfg.root))
+    print("schéma à jour")
+    return EXIT_OK
+
+
+def _ref_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=["load"])
+    _root_arg(p)
+
+
+@command("referentials", "référentiels : `fides referentials load` charge les tables livrées", _ref_args)
+def cmd_referentials(args: argparse.Namespace) -> int:
+    from fides.store import referentials
+
+    with _open(args) as inst:
+        loaded = referentials.load(inst.conn)
+        inst.conn.commit()
+    if not loaded:
+        print("référentiels déjà à jour")
+    for table, rows in loaded.items():
+        print(f"{table:40} {rows:7} lignes")
+    return EXIT_OK
+
+
+def _audit_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=["verify"])
+    _root_arg(p)
+
+
+@command("audit", "journal d'audit : `fides audit verify` contrôle le chaînage de bout en bout", _audit_args)
+def cmd_audit(args: argparse.Namespace) -> int:
+    from fides import audit
+
+    with _open(args) as inst:
+        problems = audit.verify(inst.conn)
+        count = inst.conn.execute("SELECT count(*) FROM audit_event").fetchone()[0]
+        inst.conn.commit()
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"journal d'audit ALTÉRÉ : {len(problems)} anomalie(s) sur {count} lignes")
+        return EXIT_FAILURE
+    print(f"journal d'audit intègre : {count} lignes vérifiées")
+    return EXIT_OK
+
+
+def _demo_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--root", type=Path, default=None, help="racine à utiliser (défaut : un répertoire neuf)")
+
+
+@command("demo", "cycle complet sur sample_flows/ dans une racine neuve, et ce qui s'est passé", _demo_args)
+def cmd_demo(args: argparse.Namespace) -> int:
+    from fides.demo import run_demo
+
+    root = args.root or Path(tempfile.mkdtemp(prefix="fides-demo-"))
+    args.root = root
+    return run_demo(root, SAMPLE_FLOWS, _open(args))
+
+
+# --- entry point --------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fides",
+        description="fides : intégration FIDES-séjours côté établissement (VIDHOSP, RSS, FICHCOMP, B2, NOEMIE).",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="journal détaillé")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMANDE")
+    for name, (fn, help_text, arguments) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        arguments(p)
+        p.set_defaults(func=fn)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"fides: configuration invalide : {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

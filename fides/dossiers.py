@@ -1,0 +1,94 @@
+"""The dossier state machine (DESIGN.md §5): the only module that writes `dossier.state`.
+
+The transition table is pure data; `change` applies it to rows locked in the caller's transaction
+and records every transition in the audit trail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import psycopg
+
+from fides import audit
+from fides.store import sql
+
+EN_COURS, VALIDE, FACTURE, REJETE, PAYE = 0, 1, 2, 3, 4
+STATE_NAMES = {EN_COURS: "EN_COURS", VALIDE: "VALIDE", FACTURE: "FACTURE", REJETE: "REJETE", PAYE: "PAYE"}
+LOCKED = frozenset({VALIDE, FACTURE, REJETE, PAYE})
+
+# trigger -> {from state: to state}
+TRANSITIONS: dict[str, dict[int, int]] = {
+    "validation": {EN_COURS: VALIDE},
+    "facturation": {VALIDE: FACTURE},
+    "erreur_referentiel": {VALIDE: EN_COURS},
+    "arl_negatif": {FACTURE: VALIDE},
+    "rejet_noemie": {FACTURE: REJETE},
+    "paiement_noemie": {FACTURE: PAYE},
+    "managereject_annulation": {REJETE: EN_COURS},
+    "managereject_confirmation": {REJETE: VALIDE},
+    "cancelpaid": {PAYE: EN_COURS},
+}
+
+# Entering EN_COURS waits for corrected data; cancelling a payment forbids B2 for ever.
+_EXTRA_SET = {
+    "cancelpaid": ", to_validate = false, never_b2 = true",
+    "managereject_annulation": ", to_validate = false",
+    "erreur_referentiel": ", to_validate = false",
+    "validation": ", to_validate = false",
+}
+
+
+def target(trigger: str, state: int) -> int | None:
+    """The state `trigger` leads to from `state`, or None when it does not apply."""
+    return TRANSITIONS[trigger].get(state)
+
+
+@dataclass(frozen=True)
+class Cause:
+    actor: str
+    file_id: int | None = None
+    line_no: int | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Result:
+    changed: dict[int, tuple[int, int]]  # dossier id -> (from, to)
+    refused: dict[int, int]  # dossier id -> current state (transition not allowed)
+
+
+def change(conn: psycopg.Connection, ids: list[int], trigger: str, cause: Cause, at: dt.datetime,
+           causes: dict[int, Cause] | None = None) -> Result:
+    """Apply `trigger` to the dossiers `ids`; those in a state it does not leave are refused."""
+    rows = conn.execute(sql.STATES_OF, (list(ids),)).fetchall()
+    moves = TRANSITIONS[trigger]
+    changed: dict[int, tuple[int, int]] = {}
+    refused: dict[int, int] = {}
+    for dossier_id, state in rows:
+        if state in moves:
+            changed[dossier_id] = (state, moves[state])
+        else:
+            refused[dossier_id] = state
+    for from_state, to_state in set(changed.values()):
+        batch = [i for i, (f, _) in changed.items() if f == from_state]
+        conn.execute(
+            sql.SET_STATE.replace("WHERE id", _EXTRA_SET.get(trigger, "") + " WHERE id"),
+            {"to": to_state, "at": at, "ids": batch, "from": [from_state]},
+        )
+    causes = causes or {}
+    audit.append(conn, [
+        _event(trigger, i, f, t, causes.get(i, cause)) for i, (f, t) in sorted(changed.items())
+    ], at)
+    return Result(changed, refused)
+
+
+def record_created(conn: psycopg.Connection, ids: list[int], cause: Cause, at: dt.datetime) -> None:
+    """New dossiers start in EN_COURS (the column default); their entry is audited here."""
+    audit.append(conn, [_event("creation", i, None, EN_COURS, cause) for i in sorted(ids)], at)
+
+
+def _event(trigger: str, dossier_id: int, from_state: int | None, to_state: int, cause: Cause) -> audit.Event:
+    return audit.Event(trigger, cause.actor, dossier_id, cause.file_id, cause.line_no, from_state,
+                       to_state, cause.detail)

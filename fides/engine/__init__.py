@@ -1,0 +1,1 @@
+"""The edge: the buffer directory, file claims and moves, the processing loop and the scheduler."""

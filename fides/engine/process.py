@@ -1,0 +1,352 @@
+"""One pass over the inbox: claim, check, apply in one transaction, then acknowledge and move.
+
+Exactly-once rests on three rules:
+1. a file's effects, its `flux_file` row (name + content hash) and the outputs it causes commit
+   together, or not at all;
+2. the file is moved, and its outputs written, only after that commit; a process that dies in
+   between leaves an unfinished row that the next pass completes (`recover`);
+3. a file is claimed with a PostgreSQL advisory lock held by the session, so two processes never
+   handle the same name, and a dead process's claim vanishes with its connection.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import socket
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import psycopg
+
+from fides import arl, audit, flows
+from fides.config import Config
+from fides.engine.tree import Tree
+from fides.errors import Finding
+from fides.flows.base import FileJob, FindingSink, Flow, Outcome
+from fides.flows.naming import is_dangerous, is_temporary, parse
+from fides.store import sql
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1 << 20
+SNIFF_BYTES = 128
+
+
+@dataclass
+class PassReport:
+    processed: list[tuple[str, str, str]] = field(default_factory=list)  # (name, flux, status)
+    waiting: list[str] = field(default_factory=list)
+
+
+class _Rollback(Exception):
+    def __init__(self, outcome: Outcome) -> None:
+        self.outcome = outcome
+
+
+class _Changed(Exception):
+    """The file changed while it was read: nothing is kept, it is read again later."""
+
+
+def actor() -> str:
+    return f"fides@{socket.gethostname()}:{os.getpid()}"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _local(at: dt.datetime) -> dt.datetime:
+    """Timestamps in `.arl` and file names are in the establishment's local time."""
+    return at.astimezone().replace(tzinfo=None)
+
+
+def read_lines(fd: int) -> Iterator[tuple[int, str]]:
+    """Lines without their terminator (LF or CRLF), as latin-1 text: every byte maps to one
+    character, so a line written back is byte-identical to the one read."""
+    os.lseek(fd, 0, os.SEEK_SET)
+    rest = b""
+    number = 0
+    while chunk := os.read(fd, CHUNK):
+        parts = (rest + chunk).split(b"\n")
+        rest = parts.pop()
+        for raw in parts:
+            number += 1
+            yield number, (raw[:-1] if raw.endswith(b"\r") else raw).decode("latin-1")
+    if rest:
+        yield number + 1, (rest[:-1] if rest.endswith(b"\r") else rest).decode("latin-1")
+
+
+def _digest(fd: int) -> tuple[str, bytes, bool]:
+    """(sha256, first bytes, contains a NUL byte)."""
+    os.lseek(fd, 0, os.SEEK_SET)
+    h = hashlib.sha256()
+    head = b""
+    nul = False
+    while chunk := os.read(fd, CHUNK):
+        if len(head) < SNIFF_BYTES:
+            head += chunk[: SNIFF_BYTES - len(head)]
+        nul = nul or b"\0" in chunk
+        h.update(chunk)
+    return h.hexdigest(), head, nul
+
+
+class Processor:
+    """Processes the inbox of one root with one database connection."""
+
+    def __init__(self, config: Config, conn: psycopg.Connection, context: dict | None = None,
+                 after_pass: list[Callable[["Processor"], None]] | None = None) -> None:
+        self.config = config
+        self.conn = conn
+        self.tree = Tree(config.root, config["security.file_mode"], config["security.dir_mode"])
+        self.actor = actor()
+        self.context = context if context is not None else {}
+        self.after_pass = after_pass or []
+
+    # --- the pass ---------------------------------------------------------------------------
+
+    def run_pass(self) -> PassReport:
+        report = PassReport()
+        self.recover()
+        for entry in self._arrivals():
+            result = self.process(entry)
+            if result is None:
+                report.waiting.append(entry.name)
+            else:
+                report.processed.append(result)
+        for hook in self.after_pass:
+            hook(self)
+        return report
+
+    def _arrivals(self) -> list[os.DirEntry]:
+        """Inbox entries in arrival order (mtime, then name); producers' temporary names skipped."""
+        with os.scandir(self.tree.inbox) as it:
+            entries = [e for e in it if not is_temporary(e.name)]
+        return sorted(entries, key=lambda e: (e.stat(follow_symlinks=False).st_mtime_ns, e.name))
+
+    # --- one file ---------------------------------------------------------------------------
+
+    def process(self, entry: os.DirEntry) -> tuple[str, str, str] | None:
+        """Handle one inbox entry; None when it must wait (unstable, claimed elsewhere, changed)."""
+        name = entry.name
+        if not self._claim(name):
+            return None
+        try:
+            return self._process_claimed(Path(entry.path), name)
+        finally:
+            self._release(name)
+
+    def _process_claimed(self, path: Path, name: str) -> tuple[str, str, str] | None:
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            return None  # taken and finished by another process meanwhile
+        if is_dangerous(name):
+            return self._refuse(path, name, "INCONNU", Finding("FIC005", repr(name)[1:-1]))
+        if not stat.S_ISREG(st.st_mode):
+            kind = "lien symbolique" if stat.S_ISLNK(st.st_mode) else "pas un fichier ordinaire"
+            return self._refuse(path, name, "INCONNU", Finding("FIC004", kind))
+        age = _now().timestamp() - st.st_mtime
+        if age < self.config["inbox.stable_seconds"]:
+            return None
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError as exc:
+            log.warning("cannot open %s: %s", name, exc.strerror)
+            return None
+        try:
+            return self._process_open(path, name, fd)
+        finally:
+            os.close(fd)
+
+    def _process_open(self, path: Path, name: str, fd: int) -> tuple[str, str, str] | None:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return self._refuse(path, name, "INCONNU", Finding("FIC004", "pas un fichier ordinaire"))
+        if st.st_size > self.config["inbox.max_file_bytes"]:
+            return self._refuse(path, name, "INCONNU", Finding("FIC008", f"{st.st_size} octets"))
+        sha, head, nul = _digest(fd)
+        if self._finish_previous(path, name, sha):
+            return None
+        parsed = parse(name, flows.known_names())
+        flow = flows.REGISTRY[parsed.flux] if parsed else flows.by_content(head)
+        flux = flow.name if flow else "INCONNU"
+        if st.st_size == 0:
+            return self._refuse(path, name, flux, Finding("FIC001"), sha)
+        if nul:
+            return self._refuse(path, name, flux, Finding("FIC006", "octet nul"), sha)
+        if flow is None:
+            return self._refuse(path, name, flux, Finding("FIC002"), sha)
+        if parsed and parsed.finess and parsed.finess != self.config.finess:
+            return self._refuse(path, name, flux, Finding("FIC007", parsed.finess), sha)
+        try:
+            return self._apply(path, name, fd, st, sha, flow, parsed.finess if parsed else None,
+                               conforming=bool(parsed and parsed.conforming))
+        except _Changed:
+            log.warning("%s changed while being read; it will be read again", name)
+            return None
+
+    def _apply(self, path: Path, name: str, fd: int, st: os.stat_result, sha: str, flow: Flow,
+               name_finess: str | None, conforming: bool) -> tuple[str, str, str]:
+        now = _now()
+        sink = FindingSink(self.config["arl.max_errors"])
+        if not conforming and flow.sniff is None:
+            sink.add(Finding("FIC010", name))
+        with self.conn.transaction():
+            file_id = self._insert_file(name, flow.name, name_finess, sha, st)
+            duplicate = self.conn.execute(sql.APPLIED_WITH_HASH, (sha,)).fetchone() if flow.data else None
+            if duplicate:
+                sink.add(Finding("FIC003", f"déjà intégré sous le nom {duplicate[1]}"))
+                outcome = Outcome("OK")
+            else:
+                job = FileJob(self.conn, self.config, self.tree, name, flow.name, name_finess, file_id, now,
+                              lambda: read_lines(fd), sink, self.actor, self.context)
+                outcome = self._run_flow(flow, job)
+            self._check_unchanged(path, fd, st)
+            destination = self.tree.rejected if outcome.status == "KO" else self.tree.archive(now)
+            self._record(file_id, name, flow.name, outcome, sink, destination, now,
+                         applied=flow.data and not duplicate and outcome.status != "KO",
+                         duplicate_of=duplicate[0] if duplicate else None)
+        self._complete(file_id, path, destination)
+        log.info("file %s (%s): %s, %d read, %d integrated, %d refused", name, flow.name, outcome.status,
+                 outcome.lines_read, outcome.lines_integrated, outcome.lines_refused)
+        return name, flow.name, "DOUBLON" if duplicate else outcome.status
+
+    def _run_flow(self, flow: Flow, job: FileJob) -> Outcome:
+        try:
+            with self.conn.transaction():  # savepoint: a KO file keeps nothing of its effects
+                outcome = flow.handle(job)
+                if outcome.status == "KO":
+                    raise _Rollback(outcome)
+                return outcome
+        except _Rollback as rb:
+            return rb.outcome
+
+    def _check_unchanged(self, path: Path, fd: int, before: os.stat_result) -> None:
+        after = os.fstat(fd)
+        try:
+            now_at_path = os.lstat(path)
+        except FileNotFoundError:
+            raise _Changed() from None
+        if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns) or \
+                now_at_path.st_ino != before.st_ino:
+            raise _Changed()
+
+    # --- refusals, records, outputs ----------------------------------------------------------
+
+    def _refuse(self, path: Path, name: str, flux: str, finding: Finding, sha: str = "") -> tuple[str, str, str]:
+        """A file refused before any line is read: KO `.arl`, input moved to rejected/."""
+        now = _now()
+        sink = FindingSink(self.config["arl.max_errors"])
+        sink.add(finding)
+        try:
+            size = os.lstat(path).st_size
+        except FileNotFoundError:
+            size = 0
+        with self.conn.transaction():
+            file_id = self._insert_file(name, flux, None, sha, None, size)
+            self._record(file_id, name, flux, Outcome("KO"), sink, self.tree.rejected, now, False, None)
+        self._complete(file_id, path, self.tree.rejected)
+        log.warning("file refused (%s): %s", finding.code, arl.arl_name(name))
+        return name, flux, "KO"
+
+    def _insert_file(self, name: str, flux: str, finess: str | None, sha: str,
+                     st: os.stat_result | None, size: int = 0) -> int:
+        received = dt.datetime.fromtimestamp(st.st_mtime, dt.timezone.utc) if st else None
+        return self.conn.execute(sql.INSERT_FILE, {
+            "name": name, "flux": flux, "finess": finess, "sha256": sha,
+            "size": st.st_size if st else size, "received_at": received, "processed_by": self.actor,
+        }).fetchone()[0]
+
+    def _record(self, file_id: int, name: str, flux: str, outcome: Outcome, sink: FindingSink,
+                destination: Path, now: dt.datetime, applied: bool, duplicate_of: int | None) -> None:
+        ack = arl.Acknowledgement(flux, name, outcome.status, outcome.lines_read, outcome.lines_integrated,
+                                  outcome.lines_refused, _local(now))
+        text = arl.render(ack, sink.kept, sink.total, self.config["arl.max_errors"])
+        if sink.all:
+            with self.conn.cursor().copy(sql.COPY_FILE_ERRORS) as copy:
+                for row in sink.all:
+                    copy.write_row((file_id, *row))
+        self.conn.execute(sql.FINISH_FILE_RECORD, {
+            "id": file_id, "status": "DOUBLON" if duplicate_of else outcome.status, "applied": applied,
+            "duplicate_of": duplicate_of, "lines_read": outcome.lines_read,
+            "lines_integrated": outcome.lines_integrated, "lines_refused": outcome.lines_refused,
+            "errors_total": sink.total, "arl_text": text,
+            "destination": self.tree.relative(destination), "at": now,
+        })
+        encoding = self.config["arl.encoding"]
+        outputs = [(self.tree.relative(self.tree.arl / arl.arl_name(name)), text.encode(encoding, "replace"))]
+        outputs += [(self.tree.relative(p), data) for p, data in outcome.outputs]
+        for rel, data in outputs:
+            self.conn.execute(sql.ADD_OUTPUT, (rel, data, file_id))
+        event = "fichier_rejete" if outcome.status == "KO" else "fichier_integre"
+        audit.append(self.conn, [audit.Event(event, self.actor, file_id=file_id,
+                                             detail=f"{flux};{name};{outcome.status}")], now)
+
+    def _complete(self, file_id: int, path: Path, destination: Path) -> None:
+        """After commit: move the input, write its outputs, mark the file finished."""
+        if os.path.lexists(path):
+            self.tree.move_into(path, destination)
+        self.write_outputs(file_id)
+        with self.conn.transaction():
+            self.conn.execute(sql.MARK_FINISHED, (file_id,))
+
+    def write_outputs(self, file_id: int | None) -> None:
+        rows = self.conn.execute(sql.PENDING_OUTPUTS, (file_id,)).fetchall()
+        for output_id, rel, content in rows:
+            self.tree.write_atomic(self.tree.root / rel, bytes(content))
+            with self.conn.transaction():
+                self.conn.execute(sql.DROP_OUTPUT, (output_id,))
+
+    # --- recovery and claims ------------------------------------------------------------------
+
+    def recover(self) -> None:
+        """Finish what a dead process committed but did not move or write."""
+        for file_id, name, sha, _arl, destination in self.conn.execute(sql.UNFINISHED).fetchall():
+            if not self._claim(name):
+                continue
+            try:
+                path = self.tree.inbox / name
+                if os.path.lexists(path) and (not sha or self._sha_of(path) == sha):
+                    self.tree.move_into(path, self.tree.root / destination)
+                self.write_outputs(file_id)
+                with self.conn.transaction():
+                    self.conn.execute(sql.MARK_FINISHED, (file_id,))
+                log.info("recovered %s", arl.arl_name(name))
+            finally:
+                self._release(name)
+        self.conn.commit()
+
+    def _finish_previous(self, path: Path, name: str, sha: str) -> bool:
+        """True when this very file was already applied by a process that died before moving it."""
+        rows = self.conn.execute(sql.UNFINISHED_WITH_NAME, (name,)).fetchall()
+        self.conn.commit()
+        for file_id, row_sha, _arl, destination in rows:
+            if row_sha == sha:
+                self.tree.move_into(path, self.tree.root / destination)
+                self.write_outputs(file_id)
+                with self.conn.transaction():
+                    self.conn.execute(sql.MARK_FINISHED, (file_id,))
+                return True
+        return False
+
+    @staticmethod
+    def _sha_of(path: Path) -> str:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        try:
+            return _digest(fd)[0]
+        finally:
+            os.close(fd)
+
+    def _claim(self, name: str) -> bool:
+        got = self.conn.execute(sql.TRY_CLAIM, (name,)).fetchone()[0]
+        self.conn.commit()
+        return bool(got)
+
+    def _release(self, name: str) -> None:
+        self.conn.execute(sql.RELEASE_CLAIM, (name,))
+        self.conn.commit()

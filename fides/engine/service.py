@@ -1,0 +1,66 @@
+"""`fides run`: the inbox watched with filesystem events as hints and a periodic full rescan that
+alone is enough (network shares never deliver events)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import psycopg
+
+log = logging.getLogger(__name__)
+
+
+def _observer(inbox, wake: threading.Event):
+    from watchdog.events import FileSystemEventHandler
+    from watchdog.observers import Observer
+
+    class Hint(FileSystemEventHandler):
+        def on_any_event(self, event) -> None:
+            wake.set()
+
+    observer = Observer()
+    observer.schedule(Hint(), str(inbox), recursive=False)
+    observer.daemon = True
+    observer.start()
+    return observer
+
+
+def serve(inst, stop: threading.Event, poll_only: bool = False) -> None:
+    wake = threading.Event()
+    observer = None if poll_only else _observer(inst.tree.inbox, wake)
+    processor = inst.processor()
+    rescan = inst.config["inbox.rescan_seconds"]
+    stable = inst.config["inbox.stable_seconds"]
+    log.info("fides run: watching %s", inst.tree.inbox)
+    try:
+        while not stop.is_set():
+            if observer is not None and not observer.is_alive():
+                log.warning("file watcher stopped; restarting it")
+                observer = _observer(inst.tree.inbox, wake)
+            try:
+                report = processor.run_pass()
+            except psycopg.OperationalError as exc:
+                log.error("database unavailable (%s); waiting", type(exc).__name__)
+                stop.wait(2.0)
+                _reconnect(inst, processor)
+                continue
+            # A file seen but not yet stable is looked at again once it may have settled.
+            timeout = min(rescan, stable + 0.05) if report.waiting else rescan
+            wake.wait(timeout)
+            wake.clear()
+    finally:
+        if observer is not None:
+            observer.stop()
+        log.info("fides run: stopped")
+
+
+def _reconnect(inst, processor) -> None:
+    from fides.store import db
+
+    try:
+        inst.conn.close()
+    except Exception:  # the old connection is already broken
+        pass
+    inst.conn = db.connect(inst.url, wait_seconds=3600)
+    processor.conn = inst.conn

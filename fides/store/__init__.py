@@ -1,0 +1,1 @@
+"""PostgreSQL storage: connection (embedded or external), schema, migrations, named queries."""

@@ -1,0 +1,62 @@
+"""Where the database is, and connections to it.
+
+Default: an embedded PostgreSQL (the `pgserver` wheel) under `<root>/pgdata`, listening on a Unix
+socket only, started on first use and stopped when the last fides process using it exits.
+`FIDES_DATABASE_URL` or `[database] url` selects an external server instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+import psycopg
+
+log = logging.getLogger(__name__)
+
+_embedded: dict[Path, object] = {}
+
+
+def embedded_url(pgdata: Path) -> str:
+    """Start (or join) the embedded server and return its socket URL."""
+    pgdata = pgdata.resolve()
+    server = _embedded.get(pgdata)
+    if server is None:
+        # pgserver prints to the root logger at INFO; keep our logs for our own events.
+        logging.getLogger("pgserver").setLevel(logging.WARNING)
+        import pgserver  # imported lazily: external-database installs never start it
+
+        pgdata.mkdir(parents=True, exist_ok=True)
+        server = pgserver.get_server(pgdata, cleanup_mode="stop")
+        _embedded[pgdata] = server
+    return server.get_uri()
+
+
+def resolve_url(configured: str, root: Path) -> str:
+    return os.environ.get("FIDES_DATABASE_URL") or configured or embedded_url(root / "pgdata")
+
+
+def connect(url: str, *, wait_seconds: float = 0.0) -> psycopg.Connection:
+    """A connection; with `wait_seconds`, retry while the server is unreachable (restart, failover)."""
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.2
+    while True:
+        try:
+            return psycopg.connect(url, autocommit=False, application_name="fides")
+        except psycopg.OperationalError:
+            if time.monotonic() >= deadline:
+                raise
+            log.warning("database unreachable, retrying in %.1fs", delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def sqlalchemy_url(url: str) -> str:
+    """The same database for SQLAlchemy/alembic, through psycopg 3."""
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url[len("postgresql://"):]
+    if url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url[len("postgres://"):]
+    return url

@@ -1,0 +1,58 @@
+"""Schema migrations (alembic), run by `fides db upgrade` and automatically at start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import create_engine, text
+
+from fides.store.db import sqlalchemy_url
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+# Serialises concurrent upgrades (several fides processes starting together).
+_UPGRADE_LOCK = 0x66696465  # "fide"
+
+
+def _alembic(connection) -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    engine = create_engine(sqlalchemy_url(url))
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _UPGRADE_LOCK})
+            command.upgrade(_alembic(connection), revision)
+    finally:
+        engine.dispose()
+
+
+def revision(url: str, message: str) -> None:
+    """Developer helper: autogenerate a migration from the models (then read and edit it)."""
+    engine = create_engine(sqlalchemy_url(url))
+    try:
+        with engine.begin() as connection:
+            command.revision(_alembic(connection), message=message, autogenerate=True)
+    finally:
+        engine.dispose()
+
+
+def differences(url: str) -> list:
+    """What differs between the database and the declared models (empty when in step)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from fides.store.models import metadata
+
+    engine = create_engine(sqlalchemy_url(url))
+    try:
+        with engine.connect() as connection:
+            ctx = MigrationContext.configure(connection, opts={"compare_type": True})
+            return compare_metadata(ctx, metadata)
+    finally:
+        engine.dispose()

@@ -1,0 +1,62 @@
+"""Shared fixtures. Databases are real PostgreSQL: the embedded server (pgserver) started once per
+session, or the server named by FIDES_TEST_DATABASE_URL. Each test gets a fresh database cloned
+from a migrated template that already holds the shipped referentials."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _with_db(url: str, name: str) -> str:
+    base, _, query = url.partition("?")
+    base = base.rsplit("/", 1)[0]
+    return f"{base}/{name}" + (f"?{query}" if query else "")
+
+
+@pytest.fixture(scope="session")
+def pg_server_url(tmp_path_factory) -> str:
+    url = os.environ.get("FIDES_TEST_DATABASE_URL")
+    if url:
+        return url
+    from fides.store.db import embedded_url
+
+    return embedded_url(tmp_path_factory.mktemp("pg") / "pgdata")
+
+
+@pytest.fixture(scope="session")
+def template_db(pg_server_url) -> str:
+    from fides.store import referentials, schema
+
+    name = f"fides_tpl_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_server_url, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    url = _with_db(pg_server_url, name)
+    schema.upgrade(url)
+    with psycopg.connect(url) as conn:
+        referentials.load(conn)
+    yield name
+    with psycopg.connect(pg_server_url, autocommit=True) as c:
+        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def db_url(pg_server_url, template_db) -> str:
+    name = f"fides_t_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_server_url, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+    yield _with_db(pg_server_url, name)
+    with psycopg.connect(pg_server_url, autocommit=True) as c:
+        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def conn(db_url):
+    with psycopg.connect(db_url) as c:
+        yield c

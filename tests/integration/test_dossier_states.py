@@ -1,0 +1,41 @@
+"""The state machine applied to real rows: allowed transitions change state and are audited,
+others are refused and leave the row untouched."""
+
+import datetime as dt
+
+from fides import audit, dossiers
+
+AT = dt.datetime(2025, 3, 25, 10, 15, tzinfo=dt.timezone.utc)
+CAUSE = dossiers.Cause("test", detail="unit")
+
+
+def _dossier(conn, nda, state=0):
+    return conn.execute("INSERT INTO dossier (finess, nda, state) VALUES ('990000010', %s, %s) RETURNING id",
+                        (nda, state)).fetchone()[0]
+
+
+def test_validation_then_billing(conn):
+    a = _dossier(conn, "A")
+    r = dossiers.change(conn, [a], "validation", CAUSE, AT)
+    assert r.changed == {a: (0, 1)} and r.refused == {}
+    r = dossiers.change(conn, [a], "facturation", CAUSE, AT)
+    assert r.changed == {a: (1, 2)}
+    conn.commit()
+    assert conn.execute("SELECT state, to_validate FROM dossier WHERE id = %s", (a,)).fetchone() == (2, False)
+    events = conn.execute("SELECT event, from_state, to_state FROM audit_event ORDER BY id").fetchall()
+    assert events == [("validation", 0, 1), ("facturation", 1, 2)]
+    assert audit.verify(conn) == []
+
+
+def test_refused_transition_leaves_state(conn):
+    a = _dossier(conn, "A", state=dossiers.PAYE)
+    b = _dossier(conn, "B", state=dossiers.FACTURE)
+    r = dossiers.change(conn, [a, b], "rejet_noemie", CAUSE, AT)
+    assert r.changed == {b: (2, 3)} and r.refused == {a: 4}
+    assert conn.execute("SELECT state FROM dossier WHERE id = %s", (a,)).fetchone()[0] == 4
+
+
+def test_cancelpaid_forbids_b2_for_ever(conn):
+    a = _dossier(conn, "A", state=dossiers.PAYE)
+    dossiers.change(conn, [a], "cancelpaid", CAUSE, AT)
+    assert conn.execute("SELECT state, never_b2 FROM dossier WHERE id = %s", (a,)).fetchone() == (0, True)
