@@ -308,3 +308,5 @@ insurance_return = Table(
     _now("at"),
     Index("ix_insurance_return_dossier_id", "dossier_id"),
 )
+
+# --- returns, control flows, extracts (fides/returns) -----------------------------------------
