@@ -40,7 +40,9 @@ def test_deleted_last_row_is_detected(conn):
 
 def test_inserted_row_is_detected(conn):
     _fill(conn)
-    conn.execute("UPDATE audit_event SET id = id + 1 WHERE id >= 4")  # make room, as a forger would
+    # make room, as a forger would
+    conn.execute("UPDATE audit_event SET id = id + 1000 WHERE id >= 4")
+    conn.execute("UPDATE audit_event SET id = id - 999 WHERE id >= 1000")
     conn.execute("INSERT INTO audit_event SELECT 4, at, actor, event, 99, file_id, line_no, from_state, "
                  "to_state, detail, prev_hash, hash FROM audit_event WHERE id = 3")
     problems = audit.verify(conn)
