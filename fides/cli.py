@@ -128,6 +128,52 @@ def cmd_referentials(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _validate_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("ndas", nargs="*", metavar="NDA", help="N° administratifs à valider (défaut : les dossiers en attente)")
+    _root_arg(p)
+
+
+@command("validate", "valider les dossiers complets (EN_COURS -> VALIDE) selon les règles", _validate_args)
+def cmd_validate(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from fides.engine import validation
+
+    with _open(args) as inst:
+        counts = validation.sweep(inst.conn, inst.config, inst.context["refs"], "cli",
+                                  dt.datetime.now(dt.timezone.utc), ndas=args.ndas or None)
+    print(f"{counts['valides']} dossier(s) validé(s), {counts['en_anomalie']} en anomalie, "
+          f"{counts['hors_b2']} non facturable(s) en B2 (EXTRACTEPMSI seulement)")
+    return EXIT_OK
+
+
+def _bill_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("ndas", nargs="*", metavar="NDA", help="N° administratifs à facturer (défaut : tous les dossiers VALIDE)")
+    _root_arg(p)
+
+
+@command("bill", "générer les factures B2 (titres, lots, fichiers B2, compte rendu, FACT_SYNT.TXT)", _bill_args)
+def cmd_bill(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from fides.billing.run import bill, render_report
+
+    with _open(args) as inst:
+        now = dt.datetime.now(dt.timezone.utc)
+        processor = inst.processor()
+        with inst.conn.transaction():
+            result = bill(inst.conn, inst.config, inst.context["refs"], inst.tree, "cli", now, args.ndas or None)
+            name = f"FACTURATION_{inst.config.finess}_{now.astimezone():%Y%m%d%H%M%S}.arl"
+            outputs = result.outputs + [(inst.tree.reports / name, render_report(result))]
+            processor.queue_outputs(outputs)
+        processor.write_outputs(None)
+    for line in result.report:
+        print(line.render())
+    generated = sum(1 for r in result.report if r.generated)
+    print(f"{generated} facture(s) dans {result.lots} lot(s) ; {len(result.report) - generated} non générée(s)")
+    return EXIT_OK
+
+
 def _audit_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", choices=["verify"])
     _root_arg(p)
@@ -161,6 +207,53 @@ def cmd_demo(args: argparse.Namespace) -> int:
     root = args.root or Path(tempfile.mkdtemp(prefix="fides-demo-"))
     args.root = root
     return run_demo(root, SAMPLE_FLOWS, _open(args))
+
+
+def _state_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("ndas", nargs="*", metavar="NDA", help="N° administratifs de séjour")
+    p.add_argument("--all", action="store_true", help="tous les dossiers de l'établissement")
+    _root_arg(p)
+
+
+@command("state", "état des dossiers, lignes ETAT comme la réponse à un STATEREQUEST", _state_args)
+def cmd_state(args: argparse.Namespace) -> int:
+    import fides.flows  # noqa: F401  (the flow modules, registered in order)
+    from fides.returns import state_request
+
+    if not args.ndas and not args.all:
+        print("fides state : donner des N° administratifs ou --all", file=sys.stderr)
+        return EXIT_USAGE
+    with _open(args) as inst:
+        for line in state_request.lines(inst.conn, inst.config.finess, None if args.all else args.ndas):
+            print(line)
+        inst.conn.commit()
+    return EXIT_OK
+
+
+def _extract_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("month", metavar="AAAAMM", help="mois des sorties à extraire (ex. 202503)")
+    _root_arg(p)
+
+
+@command("extract-epmsi", "extraire un mois pour e-PMSI (zip des fichiers d'entrée GENRSA dans out/reports)", _extract_args)
+def cmd_extract_epmsi(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    import fides.flows  # noqa: F401
+    from fides.returns import extract_epmsi
+
+    month = extract_epmsi.parse_month(args.month)
+    if month is None:
+        print(f"fides extract-epmsi : mois invalide {args.month!r} (AAAAMM attendu)", file=sys.stderr)
+        return EXIT_USAGE
+    with _open(args) as inst:
+        with inst.conn.transaction():
+            extract = extract_epmsi.export(inst.conn, inst.config.finess, inst.tree, *month,
+                                           dt.datetime.now(dt.timezone.utc))
+    print(f"{extract.dossiers} dossier(s) extrait(s) : {extract.path}")
+    for name, count in extract.lines.items():
+        print(f"{count:9} lignes  {name}")
+    return EXIT_OK
 
 
 # --- entry point --------------------------------------------------------------------------

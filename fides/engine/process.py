@@ -278,11 +278,8 @@ class Processor:
             "errors_total": sink.total, "arl_text": text,
             "destination": self.tree.relative(destination), "at": now,
         })
-        encoding = self.config["arl.encoding"]
-        outputs = [(self.tree.relative(self.tree.arl / arl.arl_name(name)), text.encode(encoding, "replace"))]
-        outputs += [(self.tree.relative(p), data) for p, data in outcome.outputs]
-        for rel, data in outputs:
-            self.conn.execute(sql.ADD_OUTPUT, (rel, data, file_id))
+        acknowledgement = (self.tree.arl / arl.arl_name(name), text.encode(self.config["arl.encoding"], "replace"))
+        self.queue_outputs([acknowledgement, *outcome.outputs], file_id)
         event = "fichier_rejete" if outcome.status == "KO" else "fichier_integre"
         audit.append(self.conn, [audit.Event(event, self.actor, file_id=file_id,
                                              detail=f"{flux};{name};{outcome.status}")], now)
@@ -294,6 +291,11 @@ class Processor:
         self.write_outputs(file_id)
         with self.conn.transaction():
             self.conn.execute(sql.MARK_FINISHED, (file_id,))
+
+    def queue_outputs(self, outputs: list[tuple[Path, bytes]], file_id: int | None = None) -> None:
+        """Record outputs in the caller's transaction; `write_outputs` puts them on disk after commit."""
+        for path, data in outputs:
+            self.conn.execute(sql.ADD_OUTPUT, (self.tree.relative(path), data, file_id))
 
     def write_outputs(self, file_id: int | None) -> None:
         rows = self.conn.execute(sql.PENDING_OUTPUTS, (file_id,)).fetchall()

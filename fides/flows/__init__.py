@@ -26,6 +26,7 @@ def known_names() -> frozenset[str]:
 
 
 # The plug-in table: importing a module registers its flow.
-from fides.flows import dossier_lines, ium  # noqa: E402,F401
+from fides.flows import b2request, dossier_lines, ium  # noqa: E402,F401
+from fides.returns import control, extract_epmsi, noemie, state_request  # noqa: E402,F401
 
 __all__ = ["REGISTRY", "FileJob", "Flow", "Outcome", "register", "by_content", "known_names"]

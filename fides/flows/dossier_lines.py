@@ -81,7 +81,8 @@ def _stage(job: FileJob, part: Part) -> tuple[int, int]:
             job.findings.extend(findings)
             if any(f.blocking for f in findings):
                 continue
-            text = layout.normalise(text)
+            if any(f.code == "FMT102" for f in findings):  # right-trimmed by an editor: store it whole
+                text = layout.render(layout.parse(text))
             cut = _Slices.of(layout)
             line_finess = text[cut["finess_epmsi"]].strip() if "finess_epmsi" in cut else job.name_finess
             if line_finess != finess:

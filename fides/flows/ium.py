@@ -27,7 +27,7 @@ def handle(job: FileJob) -> Outcome:
         job.findings.extend(findings)
         if any(f.blocking for f in findings):
             continue
-        rec = layout.parse(layout.normalise(text))
+        rec = layout.parse(text)
         rows.append((job.config.finess, rec["num_um"], rec["finess_geo"], rec["type_autorisation"],
                      rec["date_effet"], rec.get("mode_hospitalisation", ""), job.file_id))
     if read == 0:

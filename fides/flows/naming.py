@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-_NAME = re.compile(r"^(?P<flux>[A-Z0-9]+)_(?P<finess>[0-9][0-9AB][0-9]{7})_(?P<ts>[0-9]{14})_(?P<seq>[0-9]{4})(?:\.[^.]+)?$")
+_NAME = re.compile(r"^(?P<flux>[A-Z0-9]+)_(?P<finess>[0-9][0-9AB][0-9]{7})_(?P<ts>[0-9]{14})_(?P<seq>[0-9]{4})(?:\..*)?$")
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ def test_vidhosp_rss_fichcomp_create_dossiers(site):
 def test_new_version_replaces_and_keeps_history(site):
     site.drop_lines(flow_name("VIDHOSP", 1), VIDHOSP[:1])
     site.process()
-    changed = VIDHOSP[0][:300] + "01042025" + VIDHOSP[0][308:]  # date de facturation AMO
+    changed = VIDHOSP[0][:299] + "01042025" + VIDHOSP[0][307:]  # date de facturation AMO (300-307)
     site.drop_lines(flow_name("VIDHOSP", 2), [changed])
     site.process()
     rows = site.query("SELECT line, current FROM dossier_line ORDER BY id")

@@ -1,0 +1,264 @@
+"""B2 invoice files: the writer and the reader (pure; layouts from `interfaces/b2/`).
+
+One file holds one lot: 000, 1, then per invoice 2, 2S, 3 (each followed by its 3H/3F), 3S, 5,
+then 9 and 999. Every record is exactly 128 characters, CRLF-terminated (accepted without CRLF on
+read). The framing records 000/1/9/999 are PROPOSED layouts (no public source); every content
+position used here is VERIFIED or VERIFIED-POS in `interfaces/b2/b2.xml`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from fides.layouts import family
+
+RECORD = 128
+EOL = "\r\n"
+
+
+@dataclass(frozen=True)
+class LotHeader:
+    emetteur: str  # FINESS e-PMSI of the establishment
+    finess_geo: str
+    numero: int
+    organisme: str  # grand régime (2) + caisse (3) + centre (4)
+    exercice: int
+    created: dt.datetime  # local time
+    file_number: int
+    type_flux: str = "R"
+
+
+@dataclass(frozen=True)
+class Invoice:
+    titre: int
+    complement: str
+    finess_geo: str
+    vidhosp: dict
+    valorisation: object  # fides.billing.valorisation.Valorisation
+
+
+def _layouts():
+    return family("b2")
+
+
+def _blank(layout) -> dict:
+    out = {}
+    for f in layout.fields:
+        out[f.name] = "" if f.type == "A" else (None if f.type.startswith("D") else 0)
+    return out
+
+
+def _record(kind: str, **values) -> str:
+    layout = _layouts()[kind]
+    rec = _blank(layout)
+    rec["type_enregistrement"] = kind
+    unknown = set(values) - set(rec)
+    if unknown:
+        raise KeyError(f"B2 {kind}: no field {sorted(unknown)}")
+    rec.update({k: v for k, v in values.items() if v is not None or not isinstance(rec[k], int)})
+    line = layout.render(rec)
+    assert len(line) == RECORD, (kind, len(line))
+    return line
+
+
+def _int(value) -> int:
+    text = str(value or "").strip()
+    return int(text) if text.isdigit() else 0
+
+
+def _key(inv: Invoice) -> dict:
+    vh = inv.vidhosp
+    return {"finess_geographique": inv.finess_geo, "nir_assure": vh["nir_assure"],
+            "cle_nir_assure": _int(vh["cle_nir_assure"]), "rang_beneficiaire": _int(vh["rang_beneficiaire"]),
+            "num_facture": inv.titre}
+
+
+def b2_lines(lines) -> list:
+    """B2 amounts are unsigned: an EXB line (negative: stay below the borne basse) is folded into
+    the GHS line it reduces."""
+    out: list = []
+    for line in lines:
+        if line.code_prestation == "EXB" and out and out[-1].code_prestation == "GHS":
+            ghs = out[-1]
+            out[-1] = dataclasses.replace(
+                ghs, base_remboursement=ghs.base_remboursement + line.base_remboursement,
+                montant_amo=ghs.montant_amo + line.montant_amo, montant_total=ghs.montant_total + line.montant_total)
+        else:
+            out.append(line)
+    return out
+
+
+def invoice_records(inv: Invoice) -> list[str]:
+    vh = inv.vidhosp
+    key = _key(inv)
+    records = [
+        _record("2", **key, nature_operation="1", num_entree=vh["num_entree"],
+                code_grand_regime=_int(vh["code_grand_regime"]), caisse_gestionnaire=_int(vh["caisse_gestionnaire"]),
+                centre_gestionnaire=vh["centre_gestionnaire"], nature_piece_justificative=vh["nature_piece_justif"],
+                date_prise_en_charge=vh["date_pec"], date_validite_droits=vh["date_validite_droits"],
+                delivree_par=vh["delivree_par"], regime_prestation=vh["regime_prestation"],
+                nature_assurance=_int(vh["nature_assurance"]), justif_exo_tm=vh["justif_exo_tm"],
+                date_hospitalisation=vh["date_hospitalisation"], num_at_ou_date_accident=vh["num_at_date_accident"],
+                top_eclatement=vh["top_eclatement"], date_naissance=vh["date_naissance"],
+                rang_naissance=vh["rang_naissance"] or 0, date_entree=vh["date_entree"],
+                date_sortie=vh["date_sortie"], type_contrat=vh["type_contrat"],
+                num_organisme_complementaire=vh["num_organisme_complementaire"]),
+        _record("2S", **key, complement_num_titre=inv.complement, nir_individuel=vh.get("nir_individuel", ""),
+                cle_nir_individuel=_int(vh.get("cle_nir_individuel")),
+                top_medecin_traitant=vh.get("top_medecin_traitant", ""),
+                nom_medecin_traitant=vh.get("nom_medecin_traitant", ""),
+                prenom_medecin_traitant=vh.get("prenom_medecin_traitant", ""),
+                indicateur_parcours_soins=vh.get("indicateur_parcours_soins", "")),
+    ]
+    for line in b2_lines(inv.valorisation.lines):
+        records.append(_record(
+            "3", **key, mode_traitement=line.mode_traitement, discipline_prestation=line.discipline,
+            date_debut=line.date_debut, date_fin=line.date_fin, code_acte=line.code_prestation,
+            quantite=line.quantite, justif_exo_tm_ligne=line.justif_exo_tm, coefficient=Decimal(1),
+            code_pec_fj=line.code_pec_fj, coefficient_mco=line.coefficient, prix_unitaire=line.prix_unitaire,
+            base_remboursement=line.base_remboursement, taux=line.taux, montant_remboursable_amo=line.montant_amo,
+            montant_total_depense=line.montant_total, num_ghs=_int(line.num_ghs),
+            code_participation_assure=line.code_participation))
+        if line.ucd is not None:
+            u = line.ucd
+            records.append(_record(
+                # B2 carries the 7-digit UCD: the tail of a UCD13 (340089 + UCD7).
+                "3H", **key, code_ucd=_int(u.code[-7:]), coef_fractionnement=u.fractionnement,
+                prix_achat_unitaire_ttc=u.prix_achat, quantite=u.quantite, montant_total_facture_ttc=u.montant))
+        if line.lpp is not None:
+            p = line.lpp
+            records.append(_record(
+                "3F", **key, code_lpp=p.code, quantite=p.quantite, tarif_reference=p.tarif,
+                montant_total_facture=p.montant, prix_achat_unitaire=p.prix_achat))
+    transfer = (vh.get("etab_transfert") or vh.get("etab_retour") or "").strip()
+    if transfer:
+        records.append(_record("3S", **key, date_debut=vh["date_entree"], date_fin=vh["date_sortie"],
+                               etablissement_transfert_retour=transfer))
+    v = inv.valorisation
+    base = sum((line.base_remboursement for line in v.lines if not line.informative), Decimal(0))
+    records.append(_record("5", **key, total_base_remb_ph=base, total_remboursable_amo_ph=v.total_amo,
+                           total_participation_assure_avant_oc=v.total - v.total_amo,
+                           montant_total_facture_ph=v.total))
+    return records
+
+
+def render_lot(header: LotHeader, invoices: list[Invoice]) -> tuple[bytes, list[int]]:
+    """The B2 file of one lot, and the number of records of each invoice."""
+    regime, caisse, centre = header.organisme[:2], header.organisme[2:5], header.organisme[5:9]
+    body: list[str] = []
+    counts: list[int] = []
+    for inv in sorted(invoices, key=lambda i: i.titre):
+        records = invoice_records(inv)
+        counts.append(len(records))
+        body += records
+    total = sum((i.valorisation.total for i in invoices), Decimal(0))
+    total_amo = sum((i.valorisation.total_amo for i in invoices), Decimal(0))
+    lot = [_record("1", finess_geographique=header.finess_geo, num_lot=header.numero,
+                   date_creation_lot=header.created.date(), code_grand_regime_dest=_int(regime),
+                   caisse_dest=_int(caisse), centre_dest=centre, type_flux=header.type_flux,
+                   exercice=header.exercice)]
+    lot += body
+    lot.append(_record("9", finess_geographique=header.finess_geo, num_lot=header.numero,
+                       nb_factures=len(invoices), nb_enregistrements=len(lot) + 1, total_facture=total,
+                       total_remboursable_amo=total_amo))
+    records = [_record("000", type_emetteur="ES", num_emetteur=header.emetteur, type_destinataire="OR",
+                       num_destinataire=header.organisme, date_creation=header.created.date(),
+                       heure_creation=int(header.created.strftime("%H%M%S")), num_fichier=header.file_number,
+                       norme="B2", variante_norme="CP", type_flux=header.type_flux)]
+    records += lot
+    records.append(_record("999", nb_lots=1, nb_enregistrements=len(records) + 1))
+    return ("".join(r + EOL for r in records)).encode("latin-1"), counts
+
+
+# --- reader --------------------------------------------------------------------------------
+
+@dataclass
+class ReadInvoice:
+    records: list[tuple[str, dict]] = field(default_factory=list)
+
+    def first(self, kind: str) -> dict:
+        return next(rec for k, rec in self.records if k == kind)
+
+    def all(self, kind: str) -> list[dict]:
+        return [rec for k, rec in self.records if k == kind]
+
+
+@dataclass
+class ReadLot:
+    header: dict
+    invoices: list[ReadInvoice] = field(default_factory=list)
+    trailer: dict | None = None
+
+
+@dataclass
+class ReadFile:
+    header: dict
+    lots: list[ReadLot] = field(default_factory=list)
+    trailer: dict | None = None
+    record_count: int = 0
+
+
+class B2FormatError(ValueError):
+    pass
+
+
+def _kind(record: str) -> str:
+    if record[:3] in ("000", "999"):
+        return record[:3]
+    return record[:2].rstrip()
+
+
+def read(data: bytes) -> ReadFile:
+    """Parse a B2 file back into lots and invoices (records of 128 characters, CRLF optional)."""
+    text = data.decode("latin-1").replace("\r\n", "").replace("\n", "")
+    if len(text) % RECORD:
+        raise B2FormatError(f"length {len(text)} is not a multiple of {RECORD}")
+    layouts = _layouts()
+    parsed: ReadFile | None = None
+    lot: ReadLot | None = None
+    invoice: ReadInvoice | None = None
+    for i in range(0, len(text), RECORD):
+        record = text[i:i + RECORD]
+        kind = _kind(record)
+        if kind not in layouts:
+            raise B2FormatError(f"record {i // RECORD + 1}: unknown type {kind!r}")
+        rec = layouts[kind].parse(record)
+        if kind == "000":
+            parsed = ReadFile(rec)
+        elif parsed is None:
+            raise B2FormatError("file does not start with a 000 record")
+        elif kind == "1":
+            lot = ReadLot(rec)
+            parsed.lots.append(lot)
+        elif kind == "9":
+            lot.trailer = rec
+        elif kind == "999":
+            parsed.trailer = rec
+        else:
+            if kind == "2":
+                invoice = ReadInvoice()
+                lot.invoices.append(invoice)
+            invoice.records.append((kind, rec))
+        parsed.record_count += 1
+    if parsed is None or parsed.trailer is None:
+        raise B2FormatError("file does not end with a 999 record")
+    return parsed
+
+
+def synthesis_line(nda: str, header: LotHeader, b2_file: str, inv: Invoice) -> str:
+    """One FACT_SYNT.TXT line (b2_noemie/defis_control_flows.csv): amounts in euros, point decimal."""
+    vh = inv.vidhosp
+    v = inv.valorisation
+
+    def d8(value) -> str:
+        return value.strftime("%Y%m%d") if value else ""
+
+    return ";".join((
+        "FAC", nda, f"{inv.titre:09d}", inv.complement, inv.finess_geo, f"{header.numero:03d}",
+        d8(header.created), header.organisme.strip(), f"{vh['nir_assure']}{vh['cle_nir_assure']}",
+        d8(vh["date_entree"]), d8(vh["date_sortie"]), f"{v.total:.2f}", f"{v.total_amo:.2f}",
+        f"{v.total - v.total_amo:.2f}", b2_file,
+    ))

@@ -1,0 +1,167 @@
+"""Billing on real PostgreSQL: files integrated by the engine, validated, billed; the B2 files
+written are read back with the project's B2 reader and checked against the valorisation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from fides import config as config_mod
+from fides.billing import b2
+from fides.billing.run import bill, render_report
+from fides.engine.hooks import AFTER_PASS
+from fides.engine.process import Processor
+from fides.layouts import load
+from fides.store import referentials
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
+import dossier_factory as factory  # noqa: E402
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "examples"
+NOW = dt.datetime(2025, 3, 25, 9, 0, tzinfo=dt.timezone.utc)
+# Fields the factory leaves blank but ATIH marks mandatory (Simphonie indicators, IPP).
+FILLED = {"rejet_amo": "0", "statut_ft_amo": "1", "statut_ft_amc": "9", "statut_ft_patient": "0",
+          "pays_assurance": "100", "ipp": "00100234"}
+
+
+def vidhosp_line(**over) -> str:
+    return load("vidhosp_V015").render({**factory.vidhosp(**over), **FILLED})
+
+
+def rss_line(**over) -> str:
+    return load("rss_grp_122").render(factory.rum(**over))
+
+
+def _valued_vidhosp(nda: str, **over) -> str:
+    """A VIDHOSP whose amounts agree with fides' own valorisation (as a GAP's would)."""
+    from fides.billing.valorisation import valorise
+
+    d = factory.dossier(factory.vidhosp(num_admin_sejour=nda, **over), [factory.rum(num_admin_sejour=nda)])
+    v = valorise(d, factory.context())
+    return vidhosp_line(num_admin_sejour=nda, **over, **{k: v.expected_vidhosp[k] for k in v.expected_vidhosp})
+
+
+@pytest.fixture
+def engine(tmp_path, db_url):
+    cfg = config_mod.from_mapping(tmp_path, {"inbox": {"stable_seconds": 0}, "billing": {"lot_size": 2, "tjp": {"146": 1000}}})
+    conn = psycopg.connect(db_url)
+    processor = Processor(cfg, conn, {}, AFTER_PASS)
+    processor.tree.create()
+    refs = referentials.read(conn)
+    processor.context.update(refs=refs, codes=referentials.CodeSets(refs, referentials.tables(conn)))
+    conn.commit()
+    yield processor
+    conn.close()
+
+
+def drop(processor, name: str, lines: list[str]) -> None:
+    (processor.tree.inbox / name).write_bytes("".join(f"{line}\r\n" for line in lines).encode("latin-1"))
+
+
+def integrate(processor, ndas: list[str]) -> None:
+    drop(processor, "IUM_990000010_20250301000000_0001.txt",
+         (EXAMPLES / "ium_2013.txt").read_text(encoding="latin-1").splitlines())
+    drop(processor, "VIDHOSP_990000010_20250320000000_0001.txt", [_valued_vidhosp(n) for n in ndas])
+    drop(processor, "RSS_990000010_20250320000000_0002.txt", [rss_line(num_admin_sejour=n) for n in ndas])
+    processor.run_pass()
+
+
+def states(conn) -> dict[str, int]:
+    return dict(conn.execute("SELECT nda, state FROM dossier ORDER BY nda").fetchall())
+
+
+def test_validated_dossiers_are_billed_in_lots(engine):
+    ndas = ["2025000201", "2025000202", "2025000203"]
+    integrate(engine, ndas)
+    conn = engine.conn
+    assert states(conn) == {n: 1 for n in ndas}, conn.execute("SELECT dossier_id, code, message FROM anomaly").fetchall()
+
+    with conn.transaction():
+        result = bill(conn, engine.config, engine.context["refs"], engine.tree, "test", NOW)
+        engine.queue_outputs(result.outputs)
+    engine.write_outputs(None)
+
+    assert states(conn) == {n: 2 for n in ndas}, result.report
+    report = render_report(result).decode().splitlines()
+    assert [line.split(";")[1:4] for line in report] == [
+        ["2025000201", "GENERE", "000000001"], ["2025000202", "GENERE", "000000002"],
+        ["2025000203", "GENERE", "000000003"]]
+    assert {line.split(";")[4] for line in report} == {"2025H0"}
+    # lot_size 2: two lots on FINESS géographique 990000028, numbered 001 and 002.
+    lots = conn.execute("SELECT numero, invoices, b2_file FROM lot ORDER BY numero").fetchall()
+    assert [(n, i) for n, i, _ in lots] == [(1, 2), (2, 1)]
+    files = sorted(engine.tree.b2.iterdir())
+    assert [p.name for p in files] == sorted(f for _, _, f in lots)
+    parsed = [b2.read(p.read_bytes()) for p in files]
+    invoices = [inv for f in parsed for lot in f.lots for inv in lot.invoices]
+    assert [inv.first("2")["num_facture"] for inv in invoices] == [1, 2, 3]
+    assert all(inv.first("2S")["complement_num_titre"] == "2025H0" for inv in invoices)
+    totals = conn.execute("SELECT total, total_amo FROM invoice ORDER BY titre_id").fetchall()
+    for inv, (total, amo) in zip(invoices, totals):
+        five = inv.first("5")
+        assert (five["montant_total_facture_ph"], five["total_remboursable_amo_ph"]) == (total, amo)
+    for f, (_, count, _) in zip(parsed, lots):
+        lot = f.lots[0]
+        assert lot.trailer["nb_factures"] == count
+        assert lot.trailer["total_facture"] == sum(i.first("5")["montant_total_facture_ph"] for i in lot.invoices)
+        assert f.trailer["nb_enregistrements"] == f.record_count
+    assert all(len(line) == 128 for p in files for line in p.read_text(encoding="latin-1").splitlines())
+    synth = (engine.tree.reports / "FACT_SYNT.TXT").read_text(encoding="latin-1").splitlines()
+    assert [line.split(";")[1] for line in synth] == ndas
+
+
+def test_requested_dossiers_and_reasons(engine):
+    integrate(engine, ["2025000201", "2025000202"])
+    conn = engine.conn
+    conn.execute("UPDATE dossier SET state = 0 WHERE nda = '2025000202'")  # as if never validated
+    with conn.transaction():
+        result = bill(conn, engine.config, engine.context["refs"], engine.tree, "test", NOW,
+                      ["2025000201", "2025000202", "9999999999"])
+    rows = {r.nda: (r.generated, r.code) for r in result.report}
+    assert rows == {"2025000201": (True, ""), "2025000202": (False, "LOT001"), "9999999999": (False, "DOS003")}
+
+
+def test_um_without_finess_geo_sends_dossier_back(engine):
+    integrate(engine, ["2025000201"])
+    conn = engine.conn
+    conn.execute("UPDATE unite_medicale SET current = false")
+    with conn.transaction():
+        result = bill(conn, engine.config, engine.context["refs"], engine.tree, "test", NOW)
+    assert [(r.generated, r.code) for r in result.report] == [(False, "LOT003")]
+    assert states(conn) == {"2025000201": 0}
+    assert conn.execute("SELECT code FROM anomaly WHERE origin = 'billing'").fetchall() == [("LOT003",)]
+
+
+def test_rebilling_keeps_the_titre(engine):
+    """After an ARL négatif the dossier is VALIDE again with its titre: a new lot, the same titre."""
+    integrate(engine, ["2025000201"])
+    conn = engine.conn
+    with conn.transaction():
+        bill(conn, engine.config, engine.context["refs"], engine.tree, "test", NOW)
+    conn.execute("UPDATE dossier SET state = 1")  # what NOEMIE 930 négatif does, through dossiers.change
+    with conn.transaction():
+        result = bill(conn, engine.config, engine.context["refs"], engine.tree, "test", NOW)
+    assert [(r.titre, r.lot) for r in result.report] == [("000000001", "002")]
+    assert conn.execute("SELECT count(*) FROM titre").fetchone()[0] == 1
+    assert conn.execute("SELECT count(*) FROM invoice WHERE current").fetchone()[0] == 1
+
+
+def test_amounts_in_b2_equal_the_valorisation(engine):
+    integrate(engine, ["2025000201"])
+    conn = engine.conn
+    with conn.transaction():
+        result = bill(conn, engine.config, engine.context["refs"], engine.tree, "test", NOW)
+        engine.queue_outputs(result.outputs)
+    engine.write_outputs(None)
+    invoice = b2.read(next(engine.tree.b2.iterdir()).read_bytes()).lots[0].invoices[0]
+    ghs = [r for r in invoice.all("3") if r["code_acte"] == "GHS"][0]
+    # GHS 1955 (GHM 06C091), campaign 2025, × coefficient prudentiel 0.993: the factory's stay.
+    tariff = engine.context["refs"].ghs_tariff("1955", dt.date(2025, 3, 6)).tarif_base
+    assert ghs["prix_unitaire"] == tariff
+    assert ghs["base_remboursement"] == (tariff * Decimal("0.993")).quantize(Decimal("0.01"))
+    assert ghs["num_ghs"] == 1955
