@@ -93,6 +93,35 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _status_args(p: argparse.ArgumentParser) -> None:
+    _root_arg(p)
+    p.add_argument("--check", action="store_true", help="sortie 0 si la base répond, 1 sinon (healthcheck)")
+
+
+@command("status", "état : fichiers en attente, derniers fichiers traités, dossiers par état", _status_args)
+def cmd_status(args: argparse.Namespace) -> int:
+    from fides.dossiers import STATE_NAMES
+
+    with _open(args) as inst:
+        conn = inst.conn
+        if args.check:
+            conn.execute("SELECT 1")
+            return EXIT_OK
+        waiting = sorted(p.name for p in inst.tree.inbox.iterdir() if not p.name.startswith("."))
+        print(f"en attente dans in/ : {len(waiting)}")
+        for name in waiting[:10]:
+            print(f"  {name}")
+        print("derniers fichiers :")
+        for name, flux, status, at, errors in conn.execute(
+                "SELECT name, flux, status, processed_at, errors_total FROM flux_file ORDER BY id DESC LIMIT 10"):
+            print(f"  {at:%Y-%m-%d %H:%M:%S} {status:8} {flux:18} {name} ({errors} message(s))")
+        print("dossiers par état :")
+        for state, count in conn.execute("SELECT state, count(*) FROM dossier GROUP BY state ORDER BY state"):
+            print(f"  {STATE_NAMES[state]:10} {count}")
+        conn.commit()
+    return EXIT_OK
+
+
 def _db_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", choices=["upgrade"])
     _root_arg(p)
@@ -204,6 +233,7 @@ def _demo_args(p: argparse.ArgumentParser) -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     from fides.demo import run_demo
 
+    logging.getLogger("fides").setLevel(logging.WARNING)  # the demo prints its own account
     root = args.root or Path(tempfile.mkdtemp(prefix="fides-demo-"))
     args.root = root
     return run_demo(root, SAMPLE_FLOWS, _open(args))

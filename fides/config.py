@@ -8,7 +8,6 @@ values are errors that name the key, so a typo never silently falls back to a de
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import stat
 import tomllib
@@ -142,9 +141,6 @@ class Config:
     @property
     def finess(self) -> str:
         return self.values["establishment.finess"]
-
-    def database_url(self) -> str:
-        return os.environ.get("FIDES_DATABASE_URL") or self.values["database.url"]
 
 
 def from_mapping(root: Path, data: dict[str, Any]) -> Config:

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from fides.dossiers import STATE_NAMES
 
-# The order of a real day: UM list, billing data, PMSI, pharmacy, then requests and returns.
-ORDER = ("IUM", "VIDHOSP", "RSS", "FICHCOMP", "B2REQUEST", "NOEMIE", "MANAGEREJECT",
+# UM list, billing data, pharmacy, then PMSI (which completes the dossiers, so they are validated
+# and locked with their drugs and devices), then requests and returns.
+ORDER = ("IUM", "VIDHOSP", "FICHCOMP", "RSS", "B2REQUEST", "NOEMIE", "MANAGEREJECT",
          "CANCELPAIDREQUEST", "STATEREQUEST", "EXTRACTEPMSI")
 
 
@@ -18,11 +19,22 @@ def _rank(path: Path) -> tuple[int, str]:
     return (ORDER.index(prefix) if prefix in ORDER else len(ORDER), path.name)
 
 
+DEMO_CONFIG = """# fides demo: files are copied whole, no need to wait for them to settle.
+[inbox]
+stable_seconds = 0
+"""
+
+
 def run_demo(root: Path, samples: Path, installation) -> int:
     print(f"racine de démonstration : {root}")
+    root.mkdir(parents=True, exist_ok=True)
+    config = root / "fides.toml"
+    if not config.exists():
+        config.write_text(DEMO_CONFIG, encoding="utf-8")
+        config.chmod(0o600)
     with installation as inst:
         processor = inst.processor()
-        for sample in sorted((p for p in samples.iterdir() if p.is_file()), key=_rank):
+        for sample in sorted((p for p in samples.iterdir() if p.is_file() and p.suffix != ".md"), key=_rank):
             shutil.copyfile(sample, inst.tree.inbox / sample.name)
             report = processor.run_pass()
             for name, flux, status in report.processed:

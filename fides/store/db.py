@@ -34,8 +34,17 @@ def embedded_url(pgdata: Path) -> str:
     return server.get_uri()
 
 
+def _from_environment() -> str:
+    """FIDES_DATABASE_URL, or the file FIDES_DATABASE_URL_FILE names (a container secret)."""
+    url = os.environ.get("FIDES_DATABASE_URL", "")
+    path = os.environ.get("FIDES_DATABASE_URL_FILE")
+    if not url and path:
+        url = Path(path).read_text(encoding="utf-8").strip()
+    return url
+
+
 def resolve_url(configured: str, root: Path) -> str:
-    return os.environ.get("FIDES_DATABASE_URL") or configured or embedded_url(root / "pgdata")
+    return _from_environment() or configured or embedded_url(root / "pgdata")
 
 
 def connect(url: str, *, wait_seconds: float = 0.0) -> psycopg.Connection:
