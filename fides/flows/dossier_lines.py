@@ -57,10 +57,22 @@ class _Slices:
         return found
 
 
-def _date(text: str) -> dt.date | None:
-    if not text.strip():
-        return None
-    return dt.date(int(text[4:8]), int(text[2:4]), int(text[0:2]))
+_ISO: dict[str, str] = {}
+_COPY_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\r": "\\r", "\n": "\\n"})
+_BATCH = 2000
+
+
+def _iso(text: str) -> str:
+    """JJMMAAAA (already checked) as COPY text for a date column; few distinct values: cached."""
+    found = _ISO.get(text)
+    if found is None:
+        found = "\\N" if not text.strip() else dt.date(int(text[4:8]), int(text[2:4]), int(text[0:2])).isoformat()
+        _ISO[text] = found
+    return found
+
+
+def _copy_text(value: str) -> str:
+    return value.translate(_COPY_ESCAPE) if ("\\" in value or "\t" in value or "\r" in value) else value
 
 
 def _stage(job: FileJob, part: Part) -> tuple[int, int]:
@@ -69,6 +81,7 @@ def _stage(job: FileJob, part: Part) -> tuple[int, int]:
     refs = job.context.get("codes")
     read = staged = 0
     job.conn.execute(sql.CREATE_STAGE)
+    rows: list[str] = []
     with job.conn.cursor().copy(sql.COPY_STAGE) as copy:
         for line_no, text in job.read_lines():
             read += 1
@@ -93,11 +106,16 @@ def _stage(job: FileJob, part: Part) -> tuple[int, int]:
             if not nda:
                 job.findings.add(Finding("FMT012", "", line_no, cut["num_admin_sejour"].start + 1))
                 continue
-            entry = _date(text[cut[part.entry]]) if part.entry else None
-            exit_ = _date(text[cut[part.exit]]) if part.exit else None
-            copy.write_row((line_no, finess, nda, part.subtype(layout, text), layout.name, line_no,
-                            entry, exit_, text))
+            entry = _iso(text[cut[part.entry]]) if part.entry else "\\N"
+            exit_ = _iso(text[cut[part.exit]]) if part.exit else "\\N"
+            rows.append(f"{line_no}\t{finess}\t{_copy_text(nda)}\t{_copy_text(part.subtype(layout, text))}\t"
+                        f"{layout.name}\t{line_no}\t{entry}\t{exit_}\t{_copy_text(text)}\n")
             staged += 1
+            if len(rows) >= _BATCH:
+                copy.write("".join(rows))
+                rows.clear()
+        if rows:
+            copy.write("".join(rows))
     return read, staged
 
 
@@ -108,9 +126,8 @@ def _at(findings, line_no: int) -> list[Finding]:
 def _merge(job: FileJob, part: Part) -> int:
     """Apply the staged lines; returns the number of lines refused (locked dossiers)."""
     conn = job.conn
-    created = [r[0] for r in conn.execute(sql.CREATE_DOSSIERS).fetchall()]
+    created = [r[0] for r in conn.execute(sql.CREATE_DOSSIERS, {"at": job.now}).fetchall()]
     dossiers.record_created(conn, created, dossiers.Cause(job.actor, job.file_id, None, job.name), job.now)
-    conn.execute(sql.LOCK_STAGED_DOSSIERS)
     conn.execute(sql.BIND_STAGE)
     refused = conn.execute(sql.LOCKED_STAGE_LINES).fetchall()
     for line_no, nda, state in refused:

@@ -107,17 +107,20 @@ dossier = Table(
 )
 
 # Every version of every integrated line; `current` marks the one in force.
+# No foreign keys on this hot table: rows are only written by the set-based merge, which takes
+# both ids from rows it has just read; per-row FK triggers cost more than the insert itself
+# (measured: 560 of 885 ms for 50 000 lines).
 dossier_line = Table(
     "dossier_line",
     metadata,
     _id(),
-    Column("dossier_id", BigInteger, ForeignKey("dossier.id"), nullable=False),
+    Column("dossier_id", BigInteger, nullable=False),
     Column("kind", Text, nullable=False),  # VIDHOSP, RSS, FICHCOMP
     Column("subtype", Text, nullable=False),  # FICHCOMP type de prestation, VIDHOSP part, '' for RSS
     Column("layout", Text, nullable=False),
     Column("seq", Integer, nullable=False),
     Column("line", Text, nullable=False),
-    Column("file_id", BigInteger, ForeignKey("flux_file.id"), nullable=False),
+    Column("file_id", BigInteger, nullable=False),
     Column("line_no", Integer, nullable=False),
     Column("current", Boolean, nullable=False, server_default=text("true")),
     Column("replaced_at", DateTime(timezone=True)),

@@ -59,25 +59,26 @@ COPY_STAGE = """
 COPY stage_line (line_no, finess, nda, subtype, layout, seq, entry_date, exit_date, line) FROM STDIN
 """
 
-# New dossiers are created in EN_COURS (state 0 by default).
+# New dossiers are created in EN_COURS (state 0 by default), already up to date: their
+# last_flow_at is the file's time, which the TOUCH statements below use to skip them.
 CREATE_DOSSIERS = """
-INSERT INTO dossier (finess, nda, entry_date, exit_date)
-SELECT DISTINCT ON (finess, nda) finess, nda, entry_date, exit_date FROM stage_line
+INSERT INTO dossier (finess, nda, entry_date, exit_date, last_flow_at)
+SELECT DISTINCT ON (finess, nda) finess, nda, entry_date, exit_date, %(at)s FROM stage_line
 ORDER BY finess, nda, line_no DESC
 ON CONFLICT (finess, nda) DO NOTHING
 RETURNING id
 """
 
-# Lock the touched dossiers in id order (no deadlock between processes) and learn their state.
-LOCK_STAGED_DOSSIERS = """
-SELECT d.id, d.finess, d.nda, d.state FROM dossier d
-JOIN (SELECT DISTINCT finess, nda FROM stage_line) k USING (finess, nda)
-ORDER BY d.id FOR UPDATE OF d
-"""
-
+# Lock the touched dossiers in id order (no deadlock between processes), learn their state and
+# bind the staged lines to them, in one pass.
 BIND_STAGE = """
-UPDATE stage_line s SET dossier_id = d.id, locked = (d.state <> 0)
-FROM dossier d WHERE d.finess = s.finess AND d.nda = s.nda
+WITH locked AS (
+    SELECT d.id, d.finess, d.nda, d.state FROM dossier d
+    JOIN (SELECT DISTINCT finess, nda FROM stage_line) k USING (finess, nda)
+    ORDER BY d.id FOR UPDATE OF d
+)
+UPDATE stage_line s SET dossier_id = l.id, locked = (l.state <> 0)
+FROM locked l WHERE l.finess = s.finess AND l.nda = s.nda
 """
 
 LOCKED_STAGE_LINES = """
@@ -105,7 +106,7 @@ UPDATE dossier d SET to_validate = true, last_flow_at = %(at)s,
        entry_date = s.entry_date, exit_date = s.exit_date
 FROM (SELECT DISTINCT ON (dossier_id) dossier_id, entry_date, exit_date FROM stage_line
       WHERE NOT locked ORDER BY dossier_id, line_no DESC) s
-WHERE d.id = s.dossier_id
+WHERE d.id = s.dossier_id AND d.last_flow_at <> %(at)s
 """
 
 # RSS dates only fill in while no VIDHOSP gives the stay's own dates.
@@ -117,12 +118,13 @@ FROM (SELECT dossier_id, min(entry_date) AS entry_date, max(exit_date) AS exit_d
       FROM stage_line WHERE NOT locked GROUP BY dossier_id) s
 LEFT JOIN (SELECT DISTINCT dossier_id FROM dossier_line WHERE kind = 'VIDHOSP' AND current) v
        ON v.dossier_id = s.dossier_id
-WHERE d.id = s.dossier_id
+WHERE d.id = s.dossier_id AND d.last_flow_at <> %(at)s
 """
 
 TOUCH_DOSSIERS = """
 UPDATE dossier d SET to_validate = true, last_flow_at = %(at)s
-FROM (SELECT DISTINCT dossier_id FROM stage_line WHERE NOT locked) s WHERE d.id = s.dossier_id
+FROM (SELECT DISTINCT dossier_id FROM stage_line WHERE NOT locked) s
+WHERE d.id = s.dossier_id AND d.last_flow_at <> %(at)s
 """
 
 # --- UM referential (IUM) ----------------------------------------------------------------------

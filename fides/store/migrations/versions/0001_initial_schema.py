@@ -163,8 +163,6 @@ def upgrade() -> None:
     sa.Column('line_no', sa.Integer(), nullable=False),
     sa.Column('current', sa.Boolean(), server_default=sa.text('true'), nullable=False),
     sa.Column('replaced_at', sa.DateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['dossier_id'], ['dossier.id'], name=op.f('fk_dossier_line_dossier_id')),
-    sa.ForeignKeyConstraint(['file_id'], ['flux_file.id'], name=op.f('fk_dossier_line_file_id')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_dossier_line'))
     )
     op.create_index('ix_dossier_line_current', 'dossier_line', ['dossier_id', 'kind', 'subtype'], unique=False, postgresql_where=sa.text('current'))
