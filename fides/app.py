@@ -41,8 +41,11 @@ def _context(conn: psycopg.Connection) -> dict:
         conn.commit()
         log.info("referentials loaded at first start: %d tables", len(loaded))
     refs = referentials.read(conn)
+    context = {"refs": refs, "codes": referentials.CodeSets(refs, referentials.tables(conn))}
+    # Leave the connection idle: callers' `conn.transaction()` blocks must be real transactions,
+    # not savepoints of a read left open here (which the close would roll back).
     conn.commit()
-    return {"refs": refs, "codes": referentials.CodeSets(refs, referentials.tables(conn))}
+    return context
 
 
 @contextlib.contextmanager

@@ -63,7 +63,7 @@ def verify(conn: psycopg.Connection) -> list[str]:
     """Every break in the chain, as sentences naming the row; empty when intact."""
     problems: list[str] = []
     expected_id, expected_prev = 1, GENESIS
-    with conn.cursor(name="audit_verify") as cur:
+    with conn.transaction(), conn.cursor(name="audit_verify") as cur:  # a server-side cursor needs one
         cur.itersize = 10_000
         cur.execute(sql.READ_AUDIT)
         for (row_id, at, actor, event, dossier_id, file_id, line_no, from_state, to_state, detail,

@@ -203,6 +203,23 @@ def cmd_bill(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _bench_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sizes", default="10000,100000", help="tailles (lignes VIDHOSP), séparées par des virgules")
+    p.add_argument("--seed", type=int, default=20250303, help="graine des flux synthétiques")
+    p.add_argument("--keep", type=Path, help="garder les flux et la base dans ce répertoire")
+
+
+@command("bench", "mesurer chaque étape sur des flux synthétiques (débits, mémoire, plancher COPY)", _bench_args)
+def cmd_bench(args: argparse.Namespace) -> int:
+    from fides.bench.run import render, run
+
+    logging.getLogger("fides").setLevel(logging.WARNING)
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    server = os.environ.get("FIDES_DATABASE_URL")
+    print(render(run(sizes, args.seed, server, args.keep)))
+    return EXIT_OK
+
+
 def _audit_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", choices=["verify"])
     _root_arg(p)

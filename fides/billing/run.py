@@ -209,8 +209,19 @@ def bill(conn: psycopg.Connection, config: Config, refs, tree: Tree, actor: str,
     """Bill the requested N° administratifs (None = every VALIDE dossier) in the caller's transaction."""
     result = BillingResult()
     candidates = _select(conn, config, requested, result)
-    if not candidates:
-        return result
+    if candidates:
+        _bill(conn, config, refs, tree, actor, now, candidates, file_id, result)
+    order = {nda: i for i, nda in enumerate(requested or [])}
+    result.report.sort(key=lambda r: (order.get(r.nda, len(order)), r.nda))
+    if result.synthesis:
+        result.outputs.append((tree.reports / "FACT_SYNT.TXT", ("\r\n".join(result.synthesis) + "\r\n").encode("latin-1")))
+    log.info("billing: %d invoice(s) in %d lot(s), %d not generated", len(result.synthesis), result.lots,
+             sum(1 for r in result.report if not r.generated))
+    return result
+
+
+def _bill(conn, config: Config, refs, tree: Tree, actor: str, now: dt.datetime, candidates: dict[int, str],
+          file_id: int | None, result: BillingResult) -> None:
     ready, errors = _prepare(conn, config, refs, candidates, now)
     cause = dossiers.Cause(actor, file_id, None, "facturation B2")
     if errors:
@@ -225,11 +236,6 @@ def bill(conn: psycopg.Connection, config: Config, refs, tree: Tree, actor: str,
         conn.execute(_RETIRE_INVOICES, ([r.dossier_id for r in ready],))
         _lots(conn, config, tree, ready, now, result)
         dossiers.change(conn, [r.dossier_id for r in ready], "facturation", cause, now)
-    if result.synthesis:
-        result.outputs.append((tree.reports / "FACT_SYNT.TXT", ("\r\n".join(result.synthesis) + "\r\n").encode("latin-1")))
-    log.info("billing: %d invoice(s) in %d lot(s), %d not generated", len(ready), result.lots,
-             sum(1 for r in result.report if not r.generated))
-    return result
 
 
 def render_report(result: BillingResult) -> bytes:

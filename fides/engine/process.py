@@ -25,6 +25,7 @@ import psycopg
 
 from fides import arl, audit, flows
 from fides.config import Config
+from fides.engine import faults
 from fides.engine.tree import Tree
 from fides.errors import Finding
 from fides.flows.base import FileJob, FindingSink, Flow, Outcome
@@ -76,6 +77,7 @@ def read_lines(fd: int) -> Iterator[tuple[int, str]]:
         rest = parts.pop()
         for raw in parts:
             number += 1
+            faults.point("read")
             yield number, (raw[:-1] if raw.endswith(b"\r") else raw).decode("latin-1")
     if rest:
         yield number + 1, (rest[:-1] if rest.endswith(b"\r") else rest).decode("latin-1")
@@ -119,6 +121,7 @@ class Processor:
             else:
                 report.processed.append(result)
         for hook in self.after_pass:
+            faults.point("hook")
             hook(self)
         return report
 
@@ -211,6 +214,8 @@ class Processor:
             self._record(file_id, name, flow.name, outcome, sink, destination, now,
                          applied=flow.data and not duplicate and outcome.status != "KO",
                          duplicate_of=duplicate[0] if duplicate else None)
+            faults.point("commit")
+        faults.point("committed")
         self._complete(file_id, path, destination)
         log.info("file %s (%s): %s, %d read, %d integrated, %d refused", name, flow.name, outcome.status,
                  outcome.lines_read, outcome.lines_integrated, outcome.lines_refused)
@@ -220,6 +225,7 @@ class Processor:
         try:
             with self.conn.transaction():  # savepoint: a KO file keeps nothing of its effects
                 outcome = flow.handle(job)
+                faults.point("handled")
                 if outcome.status == "KO":
                     raise _Rollback(outcome)
                 return outcome
@@ -250,6 +256,8 @@ class Processor:
         with self.conn.transaction():
             file_id = self._insert_file(name, flux, None, sha, None, size)
             self._record(file_id, name, flux, Outcome("KO"), sink, self.tree.rejected, now, False, None)
+            faults.point("commit")
+        faults.point("committed")
         self._complete(file_id, path, self.tree.rejected)
         log.warning("file refused (%s): %s", finding.code, arl.arl_name(name))
         return name, flux, "KO"
@@ -288,7 +296,9 @@ class Processor:
         """After commit: move the input, write its outputs, mark the file finished."""
         if os.path.lexists(path):
             self.tree.move_into(path, destination)
+        faults.point("moved")
         self.write_outputs(file_id)
+        faults.point("finish")
         with self.conn.transaction():
             self.conn.execute(sql.MARK_FINISHED, (file_id,))
 
@@ -298,9 +308,12 @@ class Processor:
             self.conn.execute(sql.ADD_OUTPUT, (self.tree.relative(path), data, file_id))
 
     def write_outputs(self, file_id: int | None) -> None:
-        rows = self.conn.execute(sql.PENDING_OUTPUTS, (file_id,)).fetchall()
+        with self.conn.transaction():
+            rows = self.conn.execute(sql.PENDING_OUTPUTS, (file_id,)).fetchall()
         for output_id, rel, content in rows:
+            faults.point(f"write-{Path(rel).parent.name}")
             self.tree.write_atomic(self.tree.root / rel, bytes(content))
+            faults.point("written")
             with self.conn.transaction():
                 self.conn.execute(sql.DROP_OUTPUT, (output_id,))
 
@@ -312,6 +325,7 @@ class Processor:
             if not self._claim(name):
                 continue
             try:
+                faults.point("recover")
                 path = self.tree.inbox / name
                 if os.path.lexists(path) and (not sha or self._sha_of(path) == sha):
                     self.tree.move_into(path, self.tree.root / destination)
@@ -321,7 +335,7 @@ class Processor:
                 log.info("recovered %s", arl.arl_name(name))
             finally:
                 self._release(name)
-        self.conn.commit()
+        self.write_outputs(None)  # outputs of runs with no input file (fides bill, schedules)
 
     def _finish_previous(self, path: Path, name: str, sha: str) -> bool:
         """True when this very file was already applied by a process that died before moving it."""

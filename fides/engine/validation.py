@@ -55,7 +55,8 @@ def sweep(conn: psycopg.Connection, config: Config, refs, actor: str, now: dt.da
           ndas: list[str] | None = None) -> dict[str, int]:
     """Validate pending dossiers (or the named ones) in batches; returns counts."""
     counts = {"valides": 0, "en_anomalie": 0, "hors_b2": 0}
-    ums = dossier_data.UnitesMedicales(conn, config.finess)
+    with conn.transaction():
+        ums = dossier_data.UnitesMedicales(conn, config.finess)
     ctx = ValidationContext(billing_params(config), refs, ums.finess_geo, now.date(), ums.type_autorisation)
     quiet = dt.timedelta(minutes=config["validation.quiet_minutes"])
     while True:

@@ -48,12 +48,14 @@ def resolve_url(configured: str, root: Path) -> str:
 
 
 def connect(url: str, *, wait_seconds: float = 0.0) -> psycopg.Connection:
-    """A connection; with `wait_seconds`, retry while the server is unreachable (restart, failover)."""
+    """An autocommit connection: every unit of work is an explicit `with conn.transaction()` block,
+    so nothing depends on an implicit transaction someone left open. With `wait_seconds`, retry
+    while the server is unreachable (restart, failover)."""
     deadline = time.monotonic() + wait_seconds
     delay = 0.2
     while True:
         try:
-            return psycopg.connect(url, autocommit=False, application_name="fides")
+            return psycopg.connect(url, autocommit=True, application_name="fides")
         except psycopg.OperationalError:
             if time.monotonic() >= deadline:
                 raise

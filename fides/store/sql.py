@@ -35,7 +35,6 @@ UNFINISHED = "SELECT id, name, sha256, arl_text, destination FROM flux_file WHER
 
 ADD_OUTPUT = "INSERT INTO pending_output (path, content, file_id) VALUES (%s, %s, %s)"
 PENDING_OUTPUTS = "SELECT id, path, content FROM pending_output WHERE file_id IS NOT DISTINCT FROM %s ORDER BY id"
-ALL_PENDING_OUTPUTS = "SELECT id, path, content FROM pending_output ORDER BY id"
 DROP_OUTPUT = "DELETE FROM pending_output WHERE id = %s"
 
 COPY_FILE_ERRORS = "COPY file_error (file_id, line_no, position, code, severity, message) FROM STDIN"
