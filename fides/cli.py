@@ -204,7 +204,7 @@ def cmd_bill(args: argparse.Namespace) -> int:
 
 
 def _bench_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--sizes", default="10000,100000", help="tailles (lignes VIDHOSP), séparées par des virgules")
+    p.add_argument("--sizes", default="10000,100000", help="tailles en dossiers (une ligne VIDHOSP, 1 à 3 RUM chacun), séparées par des virgules")
     p.add_argument("--seed", type=int, default=20250303, help="graine des flux synthétiques")
     p.add_argument("--keep", type=Path, help="garder les flux et la base dans ce répertoire")
 

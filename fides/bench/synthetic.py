@@ -92,9 +92,9 @@ def _fichcomp_template() -> str:
         "code_indication": "I000123"})
 
 
-def write_flows(directory: Path, lines: int, seed: int = 20250303) -> Sizes:
-    """Write VIDHOSP, RSS and FICHCOMP files of about `lines` VIDHOSP lines each (RSS has 1-3 lines
-    per dossier, so it is scaled to the same number of lines); returns the line counts."""
+def write_flows(directory: Path, dossiers: int, seed: int = 20250303) -> Sizes:
+    """Write the VIDHOSP (one line per dossier), RSS (1 to 3 RUMs per dossier) and FICHCOMP (a MED
+    line for one dossier in four) files of `dossiers` complete dossiers; returns the line counts."""
     rng = random.Random(seed)
     vid = _Patcher("vidhosp_V015")
     rss = _Patcher("rss_grp_122")
@@ -110,41 +110,39 @@ def write_flows(directory: Path, lines: int, seed: int = 20250303) -> Sizes:
             names["FICHCOMP"].open("w", encoding="latin-1", newline="") as ff:
         v_n = r_n = f_n = 0
         i = 0
-        while v_n < lines or r_n < lines:
+        while i < dossiers:
             i += 1
             nda = f"B{i:09d}"
             entry = START + dt.timedelta(days=i % 290)
             los = rng.choice((1, 2, 3, 4, 6, 9))
             exit_ = entry + dt.timedelta(days=los)
-            if v_n < lines:
-                n_dmt = rng.choice((1, 1, 2, 3))
-                c = list(vid_tpl[n_dmt])
-                body = f"{1 + i % 2}{85 + i % 10:02d}{(i // 7) % 12 + 1:02d}75{i % 1000:03d}{i % 1000:03d}"
-                vid.put(c, "nir_assure", body)
-                vid.put(c, "cle_nir_assure", f"{nir_key(body):02d}")
-                for name, value in (("num_admin_sejour", nda), ("date_entree", _d8(entry)),
-                                    ("date_sortie", _d8(exit_)), ("date_hospitalisation", _d8(entry))):
-                    vid.put(c, name, value)
-                bounds = [entry + dt.timedelta(days=k * los // n_dmt) for k in range(n_dmt)] + [exit_]
-                for b in range(n_dmt):
-                    last = bounds[b + 1] - dt.timedelta(days=1) if bounds[b + 1] > bounds[b] else bounds[b]
-                    vid.put(c, "dmt_date_debut", _d8(bounds[b]), b, dmt_start, 50)
-                    vid.put(c, "dmt_date_fin", _d8(last), b, dmt_start, 50)
-                fv.write("".join(c) + "\r\n")
-                v_n += 1
-            if r_n < lines:
-                n_rum = rng.choice((1, 1, 2, 3))
-                cuts = sorted({entry + dt.timedelta(days=k * los // n_rum) for k in range(n_rum)} | {exit_})
-                for k in range(len(cuts) - 1):
-                    shape = (rng.choice((0, 2)), rng.choice((1, 3)))
-                    c = list(rss_tpl[shape])
-                    for name, value in (("num_rss", f"R{i:09d}"), ("num_admin_sejour", nda), ("num_rum", str(k + 1)),
-                                        ("num_um", UMS[k % len(UMS)]), ("date_entree_um", _d8(cuts[k])),
-                                        ("date_sortie_um", _d8(cuts[k + 1]))):
-                        rss.put(c, name, value)
-                    fr.write("".join(c) + "\r\n")
-                    r_n += 1
-            if i % 4 == 0 and f_n < lines:
+            n_dmt = min(rng.choice((1, 1, 2, 3)), los)
+            c = list(vid_tpl[n_dmt])
+            body = f"{1 + i % 2}{85 + i % 10:02d}{(i // 7) % 12 + 1:02d}75{i % 1000:03d}{i % 1000:03d}"
+            vid.put(c, "nir_assure", body)
+            vid.put(c, "cle_nir_assure", f"{nir_key(body):02d}")
+            for name, value in (("num_admin_sejour", nda), ("date_entree", _d8(entry)),
+                                ("date_sortie", _d8(exit_)), ("date_hospitalisation", _d8(entry))):
+                vid.put(c, name, value)
+            bounds = [entry + dt.timedelta(days=k * los // n_dmt) for k in range(n_dmt)] + [exit_]
+            for b in range(n_dmt):
+                last = bounds[b + 1] - dt.timedelta(days=1) if bounds[b + 1] > bounds[b] else bounds[b]
+                vid.put(c, "dmt_date_debut", _d8(bounds[b]), b, dmt_start, 50)
+                vid.put(c, "dmt_date_fin", _d8(last), b, dmt_start, 50)
+            fv.write("".join(c) + "\r\n")
+            v_n += 1
+            n_rum = rng.choice((1, 1, 2, 3))
+            cuts = sorted({entry + dt.timedelta(days=k * los // n_rum) for k in range(n_rum)} | {exit_})
+            for k in range(len(cuts) - 1):
+                shape = (rng.choice((0, 2)), rng.choice((1, 3)))
+                c = list(rss_tpl[shape])
+                for name, value in (("num_rss", f"R{i:09d}"), ("num_admin_sejour", nda), ("num_rum", str(k + 1)),
+                                    ("num_um", UMS[k % len(UMS)]), ("date_entree_um", _d8(cuts[k])),
+                                    ("date_sortie_um", _d8(cuts[k + 1]))):
+                    rss.put(c, name, value)
+                fr.write("".join(c) + "\r\n")
+                r_n += 1
+            if i % 4 == 0:
                 c = list(med_tpl)
                 med.put(c, "num_admin_sejour", nda)
                 med.put(c, "date_administration", _d8(entry))

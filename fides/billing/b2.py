@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -44,17 +45,18 @@ def _layouts():
     return family("b2")
 
 
-def _blank(layout) -> dict:
-    out = {}
-    for f in layout.fields:
-        out[f.name] = "" if f.type == "A" else (None if f.type.startswith("D") else 0)
+@functools.lru_cache(maxsize=None)
+def _blank(kind: str) -> dict:
+    """Every field of a record type: numbers at zero, text and dates blank (B2 zero-fills)."""
+    out = {f.name: "" if f.type == "A" else (None if f.type.startswith("D") else 0)
+           for f in _layouts()[kind].fields}
+    out["type_enregistrement"] = kind
     return out
 
 
 def _record(kind: str, **values) -> str:
     layout = _layouts()[kind]
-    rec = _blank(layout)
-    rec["type_enregistrement"] = kind
+    rec = dict(_blank(kind))
     unknown = set(values) - set(rec)
     if unknown:
         raise KeyError(f"B2 {kind}: no field {sorted(unknown)}")

@@ -40,19 +40,18 @@ _ACTIVE_TITRES = """
 SELECT dossier_id, id, numero, complement, exercice FROM titre
 WHERE dossier_id = ANY(%s) AND cancelled_at IS NULL
 """
-_INSERT_TITRE = """
+_INSERT_TITRES = """
 INSERT INTO titre (exercice, budget, numero, complement, dossier_id, created_at)
-VALUES (%s, %s, %s, %s, %s, %s) RETURNING id
+SELECT %(exercice)s, %(budget)s, n, %(complement)s, d, %(at)s
+FROM unnest(%(numeros)s::bigint[], %(dossiers)s::bigint[]) AS t(n, d)
+RETURNING id, dossier_id
 """
 _INSERT_LOT = """
 INSERT INTO lot (finess_geo, numero, organisme, exercice, created_at, b2_file, invoices, total, total_amo)
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id
 """
 _RETIRE_INVOICES = "UPDATE invoice SET current = false WHERE dossier_id = ANY(%s) AND current"
-_INSERT_INVOICE = """
-INSERT INTO invoice (dossier_id, titre_id, lot_id, total, total_amo, record_count, created_at)
-VALUES (%s, %s, %s, %s, %s, %s, %s)
-"""
+_COPY_INVOICES = "COPY invoice (dossier_id, titre_id, lot_id, total, total_amo, record_count, created_at) FROM STDIN"
 _ANOMALY = """
 INSERT INTO anomaly (dossier_id, code, severity, message, origin, at) VALUES (%s, %s, %s, %s, 'billing', %s)
 """
@@ -168,10 +167,14 @@ def _number(conn, config: Config, ready: list[_Ready], now: dt.datetime) -> None
     for exercice, group in sorted(by_exercice.items()):
         numbers = numbering.allocate_titres(conn, exercice, budget, len(group), config["numbering.titre_first"],
                                             config["numbering.titre_last"])
+        complement = numbering.complement(exercice, budget)
         for r, numero in zip(group, numbers):
-            r.titre, r.complement = numero, numbering.complement(exercice, budget)
-            r.titre_id = conn.execute(_INSERT_TITRE, (exercice, budget, numero, r.complement, r.dossier_id,
-                                                      now)).fetchone()[0]
+            r.titre, r.complement = numero, complement
+        ids = dict((d, t) for t, d in conn.execute(_INSERT_TITRES, {
+            "exercice": exercice, "budget": budget, "complement": complement, "at": now,
+            "numeros": list(numbers), "dossiers": [r.dossier_id for r in group]}))
+        for r in group:
+            r.titre_id = ids[r.dossier_id]
 
 
 def _lots(conn, config: Config, tree: Tree, ready: list[_Ready], now: dt.datetime, result: BillingResult) -> None:
@@ -180,6 +183,7 @@ def _lots(conn, config: Config, tree: Tree, ready: list[_Ready], now: dt.datetim
         groups[(r.finess_geo, r.organisme, r.exercice)].append(r)
     size = config["billing.lot_size"]
     local = now.astimezone().replace(tzinfo=None)
+    invoice_rows = []
     for (geo, organisme, exercice), members in sorted(groups.items()):
         members.sort(key=lambda r: r.titre)
         for start in range(0, len(members), size):
@@ -195,13 +199,16 @@ def _lots(conn, config: Config, tree: Tree, ready: list[_Ready], now: dt.datetim
             content, records = b2.render_lot(header, invoices)
             conn.execute("UPDATE lot SET b2_file = %s WHERE id = %s", (name, lot_id))
             for r, count in zip(chunk, records):
-                conn.execute(_INSERT_INVOICE, (r.dossier_id, r.titre_id, lot_id, r.valorisation.total,
-                                               r.valorisation.total_amo, count, now))
+                invoice_rows.append((r.dossier_id, r.titre_id, lot_id, r.valorisation.total,
+                                     r.valorisation.total_amo, count, now))
                 result.report.append(ReportLine(r.nda, True, f"{r.titre:09d}", r.complement, f"{numero:03d}", name))
                 result.synthesis.append(b2.synthesis_line(r.nda, header, name, b2.Invoice(
                     r.titre, r.complement, geo, r.data.vidhosp, r.valorisation)))
             result.outputs.append((tree.b2 / name, content))
             result.lots += 1
+    with conn.cursor().copy(_COPY_INVOICES) as copy:
+        for row in invoice_rows:
+            copy.write_row(row)
 
 
 def bill(conn: psycopg.Connection, config: Config, refs, tree: Tree, actor: str, now: dt.datetime,

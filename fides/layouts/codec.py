@@ -16,6 +16,8 @@ of each repeated zone. Each shape is compiled once into absolute slices, then ca
 
 from __future__ import annotations
 
+import functools
+
 import re
 from dataclasses import dataclass, replace
 from operator import contains, itemgetter
@@ -58,6 +60,39 @@ def _getter(items):
         a, b = items[0].a, items[0].b
         return lambda line: (line[a:b],)
     return itemgetter(*[slice(it.a, it.b) for it in items])
+
+
+def _text(value, length: int) -> str:
+    """The common cases of `encode` for an A field, inline; anything else goes through encode."""
+    if value is None:
+        return " " * length
+    if value.__class__ is str and len(value) <= length:
+        return value.ljust(length)
+    return encode("A", length, 0, value)
+
+
+def _number(value, length: int) -> str:
+    if value.__class__ is int and 0 <= value < 10**length:
+        return str(value).zfill(length)
+    return encode("N", length, 0, value)
+
+
+def _renderer(fields):
+    """Generated `render(rec)` for a layout without zones: one join over the fields, the common
+    value types inline; a value it cannot write raises EncodeError (the caller then re-renders
+    with the careful path, which names the field)."""
+    env: dict = {"_text": _text, "_number": _number, "encode": encode}
+    parts = []
+    for f in fields:
+        if f.type == "A":
+            parts.append(f"_text(g({f.name!r}), {f.length})")
+        elif f.type == "N":
+            parts.append(f"_number(g({f.name!r}), {f.length}) if g({f.name!r}) is not None else {' ' * f.length!r}")
+        else:
+            parts.append(f"encode({f.type!r}, {f.length}, {f.decimals or 0}, g({f.name!r}))")
+    src = "def render(rec):\n    g = rec.get\n    return ''.join((\n        " + ",\n        ".join(parts) + ",\n    ))\n"
+    exec(compile(src, f"<layout renderer {len(fields)} fields>", "exec"), env)  # names are XSD-checked
+    return env["render"]
 
 
 def _parser(fields, offset: bool):
@@ -504,6 +539,22 @@ class Layout:
         return pre + shape.diagnose(full, refs, line_no, self._sensitive)
 
     def render(self, rec) -> str:
+        fast = self._fast_render
+        if fast is not None and rec.__class__ is dict and not (rec.keys() - self._known):
+            try:
+                return fast(rec)
+            except EncodeError:
+                pass  # the careful path below says which field and why
+        return self._render_careful(rec)
+
+    @functools.cached_property
+    def _fast_render(self):
+        """Only for flat layouts (no zones, no restreint form, fixed length), e.g. B2 records."""
+        if self.zones or self.restreint_length is not None or self.short == "absent" or len(self._variants) != 1:
+            return None
+        return _renderer(self._variants[0].fields)
+
+    def _render_careful(self, rec) -> str:
         var = self._variants[getattr(rec, "variant", 0)]
         unknown = rec.keys() - self._known
         if unknown:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import threading
 
 from fides.errors import Finding
@@ -40,9 +42,11 @@ def load(name: str) -> Layout:
     return lay
 
 
+@functools.lru_cache(maxsize=None)
 def family(name: str) -> dict[str, Layout]:
     """record -> Layout for one family ('b2' by record type, 'noemie' by entity, 'control' by
-    flow, 'vidhosp' / 'rss' / 'ium' by version, 'fichcomp' by description)."""
+    flow, 'vidhosp' / 'rss' / 'ium' by version, 'fichcomp' by description). Cached: the same dict
+    is returned to every caller, who must not modify it."""
     out = {s.record: load(s.name) for s in _index().values() if s.family == name}
     if not out:
         raise KeyError(f"unknown layout family {name!r}")
