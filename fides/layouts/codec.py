@@ -19,6 +19,8 @@ from __future__ import annotations
 import functools
 
 import re
+from datetime import date
+from decimal import Decimal
 from dataclasses import dataclass, replace
 from operator import contains, itemgetter
 
@@ -77,17 +79,42 @@ def _number(value, length: int) -> str:
     return encode("N", length, 0, value)
 
 
+def _money(value, length: int, decimals: int) -> str:
+    if value is None:
+        return " " * length
+    if value.__class__ is Decimal and value >= 0:
+        scaled = value.scaleb(decimals)
+        n = int(scaled)
+        if n == scaled and n < 10**length:
+            return str(n).zfill(length)
+    elif value.__class__ is int and value == 0:
+        return "0" * length
+    return encode("M", length, decimals, value)
+
+
+def _day6(value) -> str:
+    if value is None:
+        return "      "
+    if value.__class__ is date:
+        return f"{value.year % 100:02d}{value.month:02d}{value.day:02d}"
+    return encode("D6", 6, 0, value)
+
+
 def _renderer(fields):
     """Generated `render(rec)` for a layout without zones: one join over the fields, the common
     value types inline; a value it cannot write raises EncodeError (the caller then re-renders
     with the careful path, which names the field)."""
-    env: dict = {"_text": _text, "_number": _number, "encode": encode}
+    env: dict = {"_text": _text, "_number": _number, "_money": _money, "_day6": _day6, "encode": encode}
     parts = []
     for f in fields:
         if f.type == "A":
             parts.append(f"_text(g({f.name!r}), {f.length})")
         elif f.type == "N":
             parts.append(f"_number(g({f.name!r}), {f.length}) if g({f.name!r}) is not None else {' ' * f.length!r}")
+        elif f.type == "M":
+            parts.append(f"_money(g({f.name!r}), {f.length}, {f.decimals or 0})")
+        elif f.type == "D6":
+            parts.append(f"_day6(g({f.name!r}))")
         else:
             parts.append(f"encode({f.type!r}, {f.length}, {f.decimals or 0}, g({f.name!r}))")
     src = "def render(rec):\n    g = rec.get\n    return ''.join((\n        " + ",\n        ".join(parts) + ",\n    ))\n"

@@ -21,8 +21,10 @@ WHERE d.id = ANY(%s) ORDER BY d.id, l.kind, l.seq
 def load(conn: psycopg.Connection, ids: list[int]) -> dict[int, DossierData]:
     parts: dict[int, dict] = {}
     for dossier_id, finess, nda, kind, subtype, layout, line in conn.execute(_LINES, (list(ids),)):
-        p = parts.setdefault(dossier_id, {"finess": finess, "nda": nda, "vidhosp": None, "version": None,
-                                          "part": None, "rums": [], "fichcomp": defaultdict(list)})
+        p = parts.get(dossier_id)
+        if p is None:
+            p = parts[dossier_id] = {"finess": finess, "nda": nda, "vidhosp": None, "version": None,
+                                     "part": None, "rums": [], "fichcomp": defaultdict(list)}
         if kind is None:
             continue
         lay = load_layout(layout)
