@@ -197,3 +197,14 @@ def test_temporary_names_are_left_alone(site):
     site.process()
     assert sorted(p.name for p in site.inbox.iterdir()) == [".VIDHOSP_partial", "VIDHOSP_x.tmp"]
     assert site.query("SELECT count(*) FROM flux_file")[0][0] == 0
+
+
+def test_cp1252_bytes_are_kept_byte_for_byte(site):
+    """Names typed in a French GAP arrive in cp1252/latin-1: stored and given back unchanged."""
+    line = VIDHOSP[0][:396] + "HÉLÈNE-ŒUVRE".ljust(25) + VIDHOSP[0][421:]  # nom du médecin traitant
+    raw = line.encode("cp1252") + b"\r\n"
+    site.drop(flow_name("VIDHOSP", 1), raw)
+    site.process()
+    assert site.arl(flow_name("VIDHOSP", 1)).status == "OK"
+    stored = site.query("SELECT line FROM dossier_line")[0][0]
+    assert stored.encode("latin-1") == raw[:-2]

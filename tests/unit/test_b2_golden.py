@@ -1,0 +1,80 @@
+"""One complete B2 lot pinned field by field: a golden file, plus the facts worked out by hand.
+
+Regenerate deliberately (after a reviewed change of the B2 writer) with
+FIDES_REGENERATE_GOLDEN=1 .venv/bin/pytest tests/unit/test_b2_golden.py
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from decimal import Decimal
+from pathlib import Path
+
+import dossier_factory as f
+
+from fides.billing import b2
+from fides.billing.valorisation import valorise
+
+GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden" / "b2_lot_001.b2"
+HEADER = b2.LotHeader("990000010", "990000028", 1, "017510001", 2025, dt.datetime(2025, 3, 25, 10, 15), 7)
+
+
+def _lot() -> bytes:
+    plain = f.dossier(f.vidhosp(num_admin_sejour="2025000101"))
+    with_med = f.dossier(f.vidhosp(num_admin_sejour="2025000102"),
+                         fichcomp={"06": [f.med()]})
+    with_dmi = f.dossier(f.vidhosp(num_admin_sejour="2025000103"),
+                         fichcomp={"02": [f.dmi()]})
+    invoices = [b2.Invoice(titre, "2025H0", "990000028", d.vidhosp, valorise(d, f.context()))
+                for titre, d in ((12, with_med), (11, plain), (13, with_dmi))]
+    return b2.render_lot(HEADER, invoices)[0]
+
+
+def test_lot_matches_golden_file_field_by_field():
+    data = _lot()
+    if os.environ.get("FIDES_REGENERATE_GOLDEN"):
+        GOLDEN.write_bytes(data)
+    got, want = b2.read(data), b2.read(GOLDEN.read_bytes())
+    assert got.header == want.header
+    assert got.trailer == want.trailer
+    assert len(got.lots) == len(want.lots) == 1
+    g_lot, w_lot = got.lots[0], want.lots[0]
+    assert g_lot.header == w_lot.header and g_lot.trailer == w_lot.trailer
+    assert len(g_lot.invoices) == len(w_lot.invoices)
+    for i, (g_inv, w_inv) in enumerate(zip(g_lot.invoices, w_lot.invoices)):
+        assert [k for k, _ in g_inv.records] == [k for k, _ in w_inv.records], f"invoice {i}"
+        for n, ((kind, g_rec), (_, w_rec)) in enumerate(zip(g_inv.records, w_inv.records)):
+            for field in w_rec:
+                assert g_rec[field] == w_rec[field], f"invoice {i} record {n} ({kind}) field {field}"
+
+
+def test_lot_facts_worked_out_by_hand():
+    lot = b2.read(_lot())
+    records = _lot().decode("latin-1").split("\r\n")[:-1]
+    assert all(len(r) == 128 for r in records)
+    assert [r[:3] for r in (records[0], records[-1])] == ["000", "999"]
+    assert lot.header["num_emetteur"] == "990000010" and lot.header["norme"] == "B2"
+    inv = lot.lots[0].invoices
+    # Invoices sorted by titre whatever the order given.
+    assert [i.first("2")["num_facture"] for i in inv] == [11, 12, 13]
+    assert all(i.first("2S")["complement_num_titre"] == "2025H0" for i in inv)
+    # Record order inside an invoice: 2, 2S, then the 3s (3H after PH8, 3F after the DMI line), 5.
+    kinds = [[k for k, _ in i.records] for i in inv]
+    assert kinds[0][:2] == ["2", "2S"] and kinds[0][-1] == "5"
+    before_3h = inv[1].records[kinds[1].index("3H") - 1]
+    assert before_3h[0] == "3" and before_3h[1]["code_acte"] == "PH8"
+    assert "3F" in kinds[2]
+    # MED en sus: the FICHCOMP purchase price 512.340 € (7+3) becomes 512.34 € in the 3H.
+    assert inv[1].first("3H")["montant_total_facture_ttc"] == Decimal("512.34")
+    assert inv[1].first("3H")["code_ucd"] == 17  # UCD13 3400890000017 -> UCD7 0000017
+    # GHS 1955 (06C091), campaign 2025: tarif × coefficient prudentiel 0.993.
+    ghs = next(r for r in inv[0].all("3") if r["code_acte"] == "GHS")
+    assert ghs["num_ghs"] == 1955
+    assert ghs["base_remboursement"] == (ghs["prix_unitaire"] * Decimal("0.993")).quantize(Decimal("0.01"))
+    # Trailer: 3 invoices; records = 1 (lot header) + invoices' records + 1 (trailer); totals add up.
+    trailer = lot.lots[0].trailer
+    assert trailer["nb_factures"] == 3
+    assert trailer["nb_enregistrements"] == 2 + sum(len(i.records) for i in inv)
+    assert trailer["total_facture"] == sum(i.first("5")["montant_total_facture_ph"] for i in inv)
+    assert lot.trailer["nb_enregistrements"] == len(records)
