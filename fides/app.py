@@ -37,15 +37,11 @@ class Installation:
 
 def _context(conn: psycopg.Connection) -> dict:
     if not referentials.tables(conn):
-        loaded = referentials.load(conn)
-        conn.commit()
+        with conn.transaction():
+            loaded = referentials.load(conn)
         log.info("referentials loaded at first start: %d tables", len(loaded))
     refs = referentials.read(conn)
-    context = {"refs": refs, "codes": referentials.CodeSets(refs, referentials.tables(conn))}
-    # Leave the connection idle: callers' `conn.transaction()` blocks must be real transactions,
-    # not savepoints of a read left open here (which the close would roll back).
-    conn.commit()
-    return context
+    return {"refs": refs, "codes": referentials.CodeSets(refs, referentials.tables(conn))}
 
 
 @contextlib.contextmanager

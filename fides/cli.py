@@ -100,6 +100,8 @@ def _status_args(p: argparse.ArgumentParser) -> None:
 
 @command("status", "état : fichiers en attente, derniers fichiers traités, dossiers par état", _status_args)
 def cmd_status(args: argparse.Namespace) -> int:
+    import datetime as dt
+
     from fides.dossiers import STATE_NAMES
 
     with _open(args) as inst:
@@ -119,6 +121,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         for state, count in conn.execute("SELECT state, count(*) FROM dossier GROUP BY state ORDER BY state"):
             print(f"  {STATE_NAMES[state]:10} {count}")
         conn.commit()
+        from fides.engine.scheduler import status_lines
+
+        for line in status_lines(inst.config, conn, dt.datetime.now(dt.timezone.utc)):
+            print(line)
     return EXIT_OK
 
 
@@ -147,9 +153,8 @@ def _ref_args(p: argparse.ArgumentParser) -> None:
 def cmd_referentials(args: argparse.Namespace) -> int:
     from fides.store import referentials
 
-    with _open(args) as inst:
+    with _open(args) as inst, inst.conn.transaction():
         loaded = referentials.load(inst.conn)
-        inst.conn.commit()
     if not loaded:
         print("référentiels déjà à jour")
     for table, rows in loaded.items():
@@ -157,12 +162,16 @@ def cmd_referentials(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _validate_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("ndas", nargs="*", metavar="NDA", help="N° administratifs à valider (défaut : les dossiers en attente)")
-    _root_arg(p)
+def _ndas_args(help_text: str) -> Callable[[argparse.ArgumentParser], None]:
+    def arguments(p: argparse.ArgumentParser) -> None:
+        p.add_argument("ndas", nargs="*", metavar="NDA", help=help_text)
+        _root_arg(p)
+
+    return arguments
 
 
-@command("validate", "valider les dossiers complets (EN_COURS -> VALIDE) selon les règles", _validate_args)
+@command("validate", "valider les dossiers complets (EN_COURS -> VALIDE) selon les règles",
+         _ndas_args("N° administratifs à valider (défaut : les dossiers en attente)"))
 def cmd_validate(args: argparse.Namespace) -> int:
     import datetime as dt
 
@@ -176,12 +185,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _bill_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("ndas", nargs="*", metavar="NDA", help="N° administratifs à facturer (défaut : tous les dossiers VALIDE)")
-    _root_arg(p)
-
-
-@command("bill", "générer les factures B2 (titres, lots, fichiers B2, compte rendu, FACT_SYNT.TXT)", _bill_args)
+@command("bill", "générer les factures B2 (titres, lots, fichiers B2, compte rendu, FACT_SYNT.TXT)",
+         _ndas_args("N° administratifs à facturer (défaut : tous les dossiers VALIDE)"))
 def cmd_bill(args: argparse.Namespace) -> int:
     import datetime as dt
 
@@ -239,6 +244,90 @@ def cmd_audit(args: argparse.Namespace) -> int:
         print(f"journal d'audit ALTÉRÉ : {len(problems)} anomalie(s) sur {count} lignes")
         return EXIT_FAILURE
     print(f"journal d'audit intègre : {count} lignes vérifiées")
+    return EXIT_OK
+
+
+def _archive_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=["decrypt", "rotate", "seal", "check"],
+                   help="decrypt FICHIER : déchiffrer une archive .fenc (audit) ; rotate : ajouter une clé neuve "
+                        "en tête du fichier de clés (le crée s'il manque) ; seal : chiffrer les archives restées "
+                        "en clair ; check : vérifier l'intégrité de toutes les archives chiffrées")
+    p.add_argument("file", nargs="?", type=Path, help="archive .fenc à déchiffrer")
+    p.add_argument("--out", type=Path, help="fichier de sortie du déchiffrement (défaut : sortie standard)")
+    p.add_argument("--key-file", type=Path,
+                   help="fichier de clés (défaut : [security] archive_key_file de la configuration)")
+    _root_arg(p)
+
+
+@command("archive", "archives chiffrées : decrypt, rotate (rotation de clé), seal, check", _archive_args)
+def cmd_archive(args: argparse.Namespace) -> int:
+    from fides import config
+    from fides.engine import archive
+
+    key_file = args.key_file.resolve() if args.key_file else None
+    if args.action == "rotate" and key_file is not None:
+        key = archive.rotate(key_file)
+        print(f"clé {key.kid_hex} ajoutée en tête de {key_file} (les archives existantes restent lisibles)")
+        return EXIT_OK
+    cfg = config.load(args.root.resolve()) if key_file is None or args.action in ("seal", "check") else None
+    if key_file is None:
+        if not cfg["security.archive_key_file"]:
+            print("fides archive : aucun fichier de clés ([security] archive_key_file ou --key-file)", file=sys.stderr)
+            return EXIT_USAGE
+        key_file = Path(cfg["security.archive_key_file"])
+    try:
+        if args.action == "rotate":
+            key = archive.rotate(key_file)
+            print(f"clé {key.kid_hex} ajoutée en tête de {key_file} (les archives existantes restent lisibles)")
+            return EXIT_OK
+        keyring = archive.read_keyring(key_file)
+        if args.action == "decrypt":
+            if args.file is None:
+                print("fides archive decrypt : FICHIER attendu", file=sys.stderr)
+                return EXIT_USAGE
+            if args.out is None:
+                archive.decrypt_to_stdout(args.file, keyring)
+            else:
+                header = archive.decrypt_file(args.file, keyring, args.out)
+                print(f"{args.file.name} ({header.name}, clé {header.kid.hex()}) déchiffré dans {args.out}",
+                      file=sys.stderr)
+            return EXIT_OK
+        from fides.engine.tree import Tree, security_of
+
+        tree = Tree(cfg.root, cfg["security.file_mode"], cfg["security.dir_mode"])
+        if args.action == "seal":
+            sealed = archive.seal_leftovers(cfg.root / "archive", archive.Archiver(key_file, keyring),
+                                            tree.file_mode, security_of(cfg).gid, now=float("inf"))
+            print(f"{sealed} archive(s) en clair chiffrée(s)")
+            return EXIT_OK
+        bad = total = 0
+        for path in sorted((cfg.root / "archive").rglob(f"*{archive.SUFFIX}")):
+            total += 1
+            try:
+                archive.decrypt_stream(path, keyring, None)
+            except archive.ArchiveError as exc:
+                bad += 1
+                print(f"{tree.relative(path)} : {exc}")
+        plain = [p for p in (cfg.root / "archive").rglob("*") if p.is_file() and not p.name.endswith(archive.SUFFIX)]
+        print(f"{total - bad}/{total} archive(s) chiffrée(s) intègre(s) ; {len(plain)} fichier(s) en clair")
+        return EXIT_FAILURE if bad else EXIT_OK
+    except archive.ArchiveError as exc:
+        print(f"fides archive : {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+@command("purge", "rétention : appliquer maintenant la purge quotidienne (archives, .arl, comptes rendus, "
+                  "base, journal d'audit)", _root_arg)
+def cmd_purge(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from fides.engine import retention
+    from fides.engine.process import actor
+
+    with _open(args) as inst:
+        with inst.conn.transaction():
+            report = retention.run(inst.conn, inst.config, inst.tree, actor(), dt.datetime.now(dt.timezone.utc))
+    print(f"purge : {report.summary()}")
     return EXIT_OK
 
 
@@ -300,6 +389,38 @@ def cmd_extract_epmsi(args: argparse.Namespace) -> int:
     print(f"{extract.dossiers} dossier(s) extrait(s) : {extract.path}")
     for name, count in extract.lines.items():
         print(f"{count:9} lignes  {name}")
+    return EXIT_OK
+
+
+def _web_args(p: argparse.ArgumentParser) -> None:
+    _root_arg(p)
+    p.add_argument("--host", help="adresse d'écoute (défaut [web] host : 127.0.0.1, cette machine seulement)")
+    p.add_argument("--port", type=int, help="port (défaut [web] port : 8470)")
+    p.add_argument("--token", help="jeton d'accès (défaut $FIDES_WEB_TOKEN, puis [web] token, sinon aléatoire) ; "
+                                   "visible dans la liste des processus : préférer la variable")
+
+
+@command("web", "tableau de bord web et API JSON (lecture seule sauf MANAGEREJECT, jeton obligatoire)", _web_args)
+def cmd_web(args: argparse.Namespace) -> int:
+    from fides.web.server import TokenError, start
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    with _open(args, wait_seconds=60) as inst:
+        try:
+            server = start(inst.config, inst.url, host=args.host, port=args.port, token=args.token)
+        except (TokenError, OSError) as exc:
+            print(f"fides web : {exc}", file=sys.stderr)
+            return EXIT_USAGE if isinstance(exc, TokenError) else EXIT_FAILURE
+        print(f"tableau de bord : {server.url}", flush=True)
+        if server.generated_token:
+            print(f"jeton d'accès (valable pour ce lancement) : {server.generated_token}", flush=True)
+        try:
+            while not stop.wait(1.0):
+                pass
+        finally:
+            server.stop()
     return EXIT_OK
 
 

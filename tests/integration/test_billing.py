@@ -49,12 +49,11 @@ def _valued_vidhosp(nda: str, **over) -> str:
 @pytest.fixture
 def engine(tmp_path, db_url):
     cfg = config_mod.from_mapping(tmp_path, {"inbox": {"stable_seconds": 0}, "billing": {"lot_size": 2, "tjp": {"146": 1000}}})
-    conn = psycopg.connect(db_url)
+    conn = psycopg.connect(db_url, autocommit=True)  # as fides.store.db.connect gives it
     processor = Processor(cfg, conn, {}, AFTER_PASS)
     processor.tree.create()
     refs = referentials.read(conn)
     processor.context.update(refs=refs, codes=referentials.CodeSets(refs, referentials.tables(conn)))
-    conn.commit()
     yield processor
     conn.close()
 
