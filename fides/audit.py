@@ -59,13 +59,32 @@ def append(conn: psycopg.Connection, events: list[Event], at: dt.datetime) -> No
     conn.execute(sql.MOVE_AUDIT_HEAD, (last_id, last_hash))
 
 
-def verify(conn: psycopg.Connection) -> list[str]:
-    """Every break in the chain, as sentences naming the row; empty when intact."""
+# After a retention purge (fides/engine/retention.py) the trail starts at an anchor: the last
+# purged row's id and hash, also written in the detail of the `purge_journal` event that the purge
+# appends, so that the anchor itself is covered by the chain.
+PURGE_EVENT = "purge_journal"
+_ANCHOR = "SELECT purged_to_id, purged_to_hash FROM audit_anchor WHERE singleton"
+_READ_AUDIT_UPTO = """
+SELECT id, at, actor, event, dossier_id, file_id, line_no, from_state, to_state, detail, prev_hash, hash
+FROM audit_event WHERE id <= %s ORDER BY id
+"""
+
+
+def verify(conn: psycopg.Connection, upto: int | None = None) -> list[str]:
+    """Every break in the chain, as sentences naming the row; empty when intact. The chain starts
+    at the purge anchor when there is one. With `upto`, only the rows up to that id are checked
+    (what a purge is about to remove), not the end of the trail."""
     problems: list[str] = []
-    expected_id, expected_prev = 1, GENESIS
+    with conn.transaction():
+        anchor = conn.execute(_ANCHOR).fetchone()
+    expected_id, expected_prev = (anchor[0] + 1, anchor[1]) if anchor else (1, GENESIS)
+    attested = None
     with conn.transaction(), conn.cursor(name="audit_verify") as cur:  # a server-side cursor needs one
         cur.itersize = 10_000
-        cur.execute(sql.READ_AUDIT)
+        if upto is None:
+            cur.execute(sql.READ_AUDIT)
+        else:
+            cur.execute(_READ_AUDIT_UPTO, (upto,))
         for (row_id, at, actor, event, dossier_id, file_id, line_no, from_state, to_state, detail,
              prev_hash, digest) in cur:
             e = Event(event, actor, dossier_id, file_id, line_no, from_state, to_state, detail)
@@ -75,7 +94,14 @@ def verify(conn: psycopg.Connection) -> list[str]:
                 problems.append(f"ligne {row_id}: chaînage rompu avec la ligne précédente")
             if chain(prev_hash, row_id, at, e) != digest:
                 problems.append(f"ligne {row_id}: contenu modifié ({event})")
+            if event == PURGE_EVENT:
+                attested = detail.split(";")[:2]
             expected_id, expected_prev = row_id + 1, digest
+    if upto is not None:
+        return problems
+    if anchor and attested != [str(anchor[0]), anchor[1]]:
+        problems.append(f"début de journal: purge jusqu'au n° {anchor[0]} non attestée par un événement "
+                        f"{PURGE_EVENT} (ancre modifiée ?)")
     head = conn.execute("SELECT last_id, last_hash FROM audit_head").fetchone()
     if head and (head[0] != expected_id - 1 or head[1] != expected_prev):
         problems.append(f"fin de journal: attendu n° {head[0]}, trouvé n° {expected_id - 1} (lignes supprimées)")

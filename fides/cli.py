@@ -297,7 +297,7 @@ def cmd_archive(args: argparse.Namespace) -> int:
         tree = Tree(cfg.root, cfg["security.file_mode"], cfg["security.dir_mode"])
         if args.action == "seal":
             sealed = archive.seal_leftovers(cfg.root / "archive", archive.Archiver(key_file, keyring),
-                                            tree.file_mode, security_of(cfg).gid, now=float("inf"))
+                                            tree.file_mode, security_of(cfg).gid)
             print(f"{sealed} archive(s) en clair chiffrée(s)")
             return EXIT_OK
         bad = total = 0
@@ -331,6 +331,16 @@ def cmd_purge(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@command("doctor", "contrôles : configuration, droits, espace disque, base, schéma, fraîcheur des référentiels", _root_arg)
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from fides.doctor import FAIL, diagnose
+
+    checks = diagnose(args.root.resolve())
+    for c in checks:
+        print(f"{c.level:10} {c.subject:22} {c.detail}")
+    return EXIT_FAILURE if any(c.level == FAIL for c in checks) else EXIT_OK
+
+
 def _demo_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--root", type=Path, default=None, help="racine à utiliser (défaut : un répertoire neuf)")
 
@@ -362,7 +372,6 @@ def cmd_state(args: argparse.Namespace) -> int:
     with _open(args) as inst:
         for line in state_request.lines(inst.conn, inst.config.finess, None if args.all else args.ndas):
             print(line)
-        inst.conn.commit()
     return EXIT_OK
 
 

@@ -61,6 +61,26 @@ def _mode(value: int) -> str | None:
     return None if 0 <= value <= 0o777 else "droits octaux (ex. 0o600)"
 
 
+def _hhmm(value: str) -> bool:
+    return bool(re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value))
+
+
+def _times(value: list) -> str | None:
+    return None if all(_hhmm(v) for v in value) else "heures locales HH:MM attendues (ex. [\"07:00\", \"13:00\"])"
+
+
+def _time_or_empty(value: str) -> str | None:
+    return None if value == "" or _hhmm(value) else "heure locale HH:MM attendue, ou \"\" pour désactiver"
+
+
+def _audit_days(value: int) -> str | None:
+    return None if value == 0 or value >= 183 else "0 (jamais) ou au moins 183 jours (6 mois)"
+
+
+def _absolute_or_empty(value: str) -> str | None:
+    return None if value == "" or value.startswith("/") else "chemin absolu attendu, ou \"\" pour désactiver"
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("establishment", "finess", "990000010", "str",
             "FINESS e-PMSI (juridique pour un établissement public)", _finess),
@@ -96,6 +116,44 @@ SETTINGS: tuple[Setting, ...] = (
             "tarif journalier complémentaire (€/jour) par discipline ; à défaut le TJP est utilisé"),
     Setting("security", "file_mode", 0o600, "int", "droits des fichiers créés (0o640 pour le groupe du GAP)", _mode),
     Setting("security", "dir_mode", 0o700, "int", "droits des répertoires créés (0o750 pour le groupe)", _mode),
+    # --- service: scheduler, retention, archives (fides/engine/scheduler.py, retention.py, archive.py)
+    Setting("security", "group", "", "str",
+            "groupe donné aux fichiers et répertoires créés (celui du GAP) ; vide = groupe du processus"),
+    Setting("security", "archive_key_file", "", "str",
+            "fichier de clés hors de la racine, non lisible par tous : archives chiffrées (AES-GCM) ; vide = en clair",
+            _absolute_or_empty),
+    Setting("schedule", "billing", [], "list[str]",
+            "heures locales de génération automatique des B2 par `fides run` (ex. [\"07:00\", \"13:00\"]) ; vide = aucune",
+            _times),
+    Setting("schedule", "extract_epmsi", "02:00", "str",
+            "heure locale, le 1er du mois, de l'EXTRACTEPMSI du mois précédent ; vide = désactivé", _time_or_empty),
+    Setting("schedule", "validation_minutes", 60, "int",
+            "intervalle (minutes) du balayage de validation planifié ; 0 = désactivé", _non_negative),
+    Setting("schedule", "retention", "03:30", "str",
+            "heure locale de la purge quotidienne (rétention) ; vide = désactivée", _time_or_empty),
+    Setting("retention", "archive_days", 365, "int",
+            "âge (jours) au-delà duquel un mois d'archive/AAAA/MM est supprimé ; 0 = jamais", _non_negative),
+    Setting("retention", "rejected_days", 365, "int",
+            "âge (jours) au-delà duquel un fichier de rejected/ est supprimé ; 0 = jamais", _non_negative),
+    Setting("retention", "arl_days", 365, "int",
+            "âge (jours) au-delà duquel un .arl de out/arl est supprimé ; 0 = jamais", _non_negative),
+    Setting("retention", "reports_days", 365, "int",
+            "âge (jours) au-delà duquel un compte rendu ou export de out/reports est supprimé ; 0 = jamais",
+            _non_negative),
+    Setting("retention", "database_days", 365, "int",
+            "âge (jours) au-delà duquel les détails des fichiers dont aucune ligne n'est en vigueur sont purgés ;"
+            " 0 = jamais", _non_negative),
+    Setting("retention", "audit_days", 730, "int",
+            "âge (jours) des lignes du journal d'audit purgées (ancre vérifiable gardée) ; 0 = jamais, sinon ≥ 183",
+            _audit_days),
+    # --- web dashboard and JSON API (fides/web, docs/web.md)
+    Setting("web", "host", "127.0.0.1", "str",
+            "adresse d'écoute du tableau de bord (`fides web`) ; 127.0.0.1 = cette machine seulement"),
+    Setting("web", "port", 8470, "int", "port du tableau de bord",
+            lambda v: None if 1 <= v <= 65535 else "entre 1 et 65535"),
+    Setting("web", "token", "", "str",
+            "jeton d'accès au tableau de bord et à l'API ($FIDES_WEB_TOKEN prime) ; vide = un jeton aléatoire par lancement",
+            lambda v: None if v == "" or len(v) >= 16 else "16 caractères au moins, ou \"\""),
 )
 
 _BY_PATH = {s.path: s for s in SETTINGS}
@@ -122,6 +180,8 @@ def _coerce(setting: Setting, value: Any) -> Any:
         if kind == "list[int]" and isinstance(value, list) and all(
             isinstance(v, int) and not isinstance(v, bool) for v in value
         ):
+            return list(value)
+        if kind == "list[str]" and isinstance(value, list) and all(isinstance(v, str) for v in value):
             return list(value)
         if kind == "dict[str,decimal]" and isinstance(value, dict):
             return {str(k): Decimal(str(v)) for k, v in value.items()}
@@ -175,7 +235,29 @@ def load(root: Path) -> Config:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: TOML invalide: {exc}") from None
-    return from_mapping(root, data)
+    config = from_mapping(root, data)
+    _check_security(config)
+    return config
+
+
+def _check_security(config: Config) -> None:
+    """At start: the archive key file exists, is outside the root and not world-readable; the
+    group exists and this process may give files to it."""
+    import grp
+    import os
+
+    if key_file := config["security.archive_key_file"]:
+        from fides.engine.archive import key_file_problem
+
+        if problem := key_file_problem(Path(key_file), config.root):
+            raise ConfigError(f"security.archive_key_file: {problem}")
+    if group := config["security.group"]:
+        try:
+            gid = grp.getgrnam(group).gr_gid
+        except KeyError:
+            raise ConfigError(f"security.group: groupe {group!r} inconnu") from None
+        if os.geteuid() != 0 and gid != os.getegid() and gid not in os.getgroups():
+            raise ConfigError(f"security.group: ce processus n'est pas membre du groupe {group!r}")
 
 
 def _toml_value(value: Any) -> str:
@@ -189,6 +271,8 @@ def _toml_value(value: Any) -> str:
         return str(value)
     if isinstance(value, dict):
         return "{ " + ", ".join(f'"{k}" = {v}' for k, v in value.items()) + " }"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return repr(value) if not isinstance(value, int) else str(value)
 
 

@@ -12,11 +12,13 @@ Exactly-once rests on three rules:
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import logging
 import os
 import socket
 import stat
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
@@ -36,12 +38,18 @@ log = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
 SNIFF_BYTES = 128
+# Longer than any line of any layout (an RSS with 99 diagnoses and 999 acts is ~30 kB) or any
+# plausible NOEMIE file written on one line. Fix (fault tests): a file with no line break was accumulated
+# whole, with a copy per 1 MiB read (quadratic: a 2 GiB one-line file never finished and took
+# gigabytes); it is now refused once a line passes this size.
+MAX_LINE_BYTES = 16 << 20
 
 
 @dataclass
 class PassReport:
     processed: list[tuple[str, str, str]] = field(default_factory=list)  # (name, flux, status)
     waiting: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # names left for a later pass by an error (logged)
 
 
 class _Rollback(Exception):
@@ -51,6 +59,47 @@ class _Rollback(Exception):
 
 class _Changed(Exception):
     """The file changed while it was read: nothing is kept, it is read again later."""
+
+
+class _LineTooLong(Exception):
+    """A line longer than MAX_LINE_BYTES: nothing is kept, the file is refused."""
+
+    def __init__(self, line_no: int) -> None:
+        self.line_no = line_no
+
+
+# Stop a pass on these (the disk or the quota is full, the tree is read-only): later files would
+# fail the same way. Anything committed is finished by `recover` at a later pass.
+_STOP_PASS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+
+
+# Fix (several processes): two processes given the same content under two names both saw it
+# not yet applied, both applied it, and the second commit hit the unique index on applied hashes
+# (UniqueViolation: `fides run` stopped). The content hash is now locked for the transaction
+# before the duplicate check, so the second one waits for the first and sees a DOUBLON.
+# (To move to fides/store/sql.py with the other statements.)
+LOCK_CONTENT = "SELECT pg_advisory_xact_lock(hashtext('fides-sha256'), hashtext(%s))"
+
+# Fix (several processes): `recover` lists the unfinished rows, then claims each; a row listed
+# while its owner was between commit and finish was "recovered" again once the owner let go (a
+# no-op, except that an identical file dropped again under that name meanwhile was archived
+# unanswered). The row is read again once claimed.
+STILL_UNFINISHED = "SELECT 1 FROM flux_file WHERE id = %s AND NOT finished"
+
+
+def db_name(name: str) -> str:
+    """The name as stored and claimed in the database. Fix (hostile tests): a name that is not
+    UTF-8 (a producer writing latin-1 names) reaches Python with surrogates, which PostgreSQL
+    text cannot hold: the claim raised UnicodeEncodeError and stopped the pass (and `fides run`)
+    for good. Such bytes are written `\\xNN`; the name is refused as dangerous anyway."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        try:
+            return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:  # a surrogate no file system gives (found by tests/unit/test_fuzz.py)
+            return name.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def actor() -> str:
@@ -79,6 +128,8 @@ def read_lines(fd: int) -> Iterator[tuple[int, str]]:
             number += 1
             faults.point("read")
             yield number, (raw[:-1] if raw.endswith(b"\r") else raw).decode("latin-1")
+        if len(rest) > MAX_LINE_BYTES:
+            raise _LineTooLong(number + 1)
     if rest:
         yield number + 1, (rest[:-1] if rest.endswith(b"\r") else rest).decode("latin-1")
 
@@ -108,14 +159,40 @@ class Processor:
         self.actor = actor()
         self.context = context if context is not None else {}
         self.after_pass = after_pass or []
+        self._recover_failed = ""  # what the last `recover` could not finish (logged)
 
     # --- the pass ---------------------------------------------------------------------------
 
     def run_pass(self) -> PassReport:
         report = PassReport()
-        self.recover()
-        for entry in self._arrivals():
-            result = self.process(entry)
+        # While outputs cannot be written (disk full), new inputs stay in in/ untouched.
+        arrivals = self._arrivals() if self.recover() else []
+        if self._recover_failed:
+            report.errors.append(self._recover_failed)
+        for entry in arrivals:
+            try:
+                result = self.process(entry)
+            except OSError as exc:
+                # Fix (disk-full tests): an I/O error (ENOSPC writing an .arl…) went up through
+                # `run_pass` and stopped `fides run`. The file's transaction, if any, committed
+                # or rolled back whole; what committed is finished by `recover` at a later pass.
+                self._io_error(entry.name, exc)
+                report.waiting.append(entry.name)
+                report.errors.append(db_name(entry.name))
+                if exc.errno in _STOP_PASS:
+                    break
+                continue
+            except (psycopg.OperationalError, psycopg.InterfaceError):
+                raise  # the database is gone: `fides run` waits for it and reconnects
+            except Exception as exc:
+                # Fix (concurrency tests): one file's unexpected error (there, a UniqueViolation)
+                # stopped the pass and `fides run` with it, so no other file was processed.
+                # Its transaction rolled back; it stays in in/ and is tried again next pass.
+                log.error("%s: erreur interne %s, fichier laissé dans in/ :\n%s", arl.arl_name(db_name(entry.name))[:-4],
+                          type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))
+                report.waiting.append(entry.name)
+                report.errors.append(db_name(entry.name))
+                continue
             if result is None:
                 report.waiting.append(entry.name)
             else:
@@ -125,17 +202,32 @@ class Processor:
             hook(self)
         return report
 
+    @staticmethod
+    def _io_error(name: str, exc: OSError) -> None:
+        where = f" ({exc.filename})" if isinstance(exc.filename, str) else ""
+        log.error("%s: %s%s%s; it will be retried at the next pass", arl.arl_name(db_name(name))[:-4],
+                  exc.strerror or exc, where, ", pass stopped" if exc.errno in _STOP_PASS else "")
+
     def _arrivals(self) -> list[os.DirEntry]:
         """Inbox entries in arrival order (mtime, then name); producers' temporary names skipped."""
+        keyed = []
         with os.scandir(self.tree.inbox) as it:
-            entries = [e for e in it if not is_temporary(e.name)]
-        return sorted(entries, key=lambda e: (e.stat(follow_symlinks=False).st_mtime_ns, e.name))
+            for e in it:
+                if is_temporary(e.name):
+                    continue
+                try:
+                    keyed.append((e.stat(follow_symlinks=False).st_mtime_ns, e.name, e))
+                except FileNotFoundError:
+                    # Fix (several processes): moved by another process between the listing and
+                    # this stat; the error used to abort the whole pass (and `fides run`).
+                    continue
+        return [e for _, _, e in sorted(keyed, key=lambda k: k[:2])]
 
     # --- one file ---------------------------------------------------------------------------
 
     def process(self, entry: os.DirEntry) -> tuple[str, str, str] | None:
         """Handle one inbox entry; None when it must wait (unstable, claimed elsewhere, changed)."""
-        name = entry.name
+        name = db_name(entry.name)
         if not self._claim(name):
             return None
         try:
@@ -192,6 +284,9 @@ class Processor:
         except _Changed:
             log.warning("%s changed while being read; it will be read again", name)
             return None
+        except _LineTooLong as exc:
+            return self._refuse(path, name, flux, Finding(
+                "FIC008", f"ligne {exc.line_no} de plus de {MAX_LINE_BYTES} octets sans fin de ligne"), sha)
 
     def _apply(self, path: Path, name: str, fd: int, st: os.stat_result, sha: str, flow: Flow,
                name_finess: str | None, conforming: bool) -> tuple[str, str, str]:
@@ -201,6 +296,8 @@ class Processor:
             sink.add(Finding("FIC010", name))
         with self.conn.transaction():
             file_id = self._insert_file(name, flow.name, name_finess, sha, st)
+            if flow.data:
+                self.conn.execute(LOCK_CONTENT, (sha,))
             duplicate = self.conn.execute(sql.APPLIED_WITH_HASH, (sha,)).fetchone() if flow.data else None
             if duplicate:
                 sink.add(Finding("FIC003", f"déjà intégré sous le nom {duplicate[1]}"))
@@ -319,23 +416,48 @@ class Processor:
 
     # --- recovery and claims ------------------------------------------------------------------
 
-    def recover(self) -> None:
-        """Finish what a dead process committed but did not move or write."""
+    def recover(self) -> bool:
+        """Finish what a dead process committed but did not move or write. False when an output
+        could not be written for lack of space: the pass then takes no new file."""
+        self._recover_failed = ""
         for file_id, name, sha, _arl, destination in self.conn.execute(sql.UNFINISHED).fetchall():
             if not self._claim(name):
                 continue
             try:
+                if self.conn.execute(STILL_UNFINISHED, (file_id,)).fetchone() is None:
+                    continue  # finished by its owner while this pass was listing
                 faults.point("recover")
-                path = self.tree.inbox / name
+                path = self._inbox_path(name)
                 if os.path.lexists(path) and (not sha or self._sha_of(path) == sha):
                     self.tree.move_into(path, self.tree.root / destination)
                 self.write_outputs(file_id)
                 with self.conn.transaction():
                     self.conn.execute(sql.MARK_FINISHED, (file_id,))
                 log.info("recovered %s", arl.arl_name(name))
+            except OSError as exc:  # disk still full…: stays unfinished, retried next pass
+                self._io_error(name, exc)
+                if exc.errno in _STOP_PASS:
+                    self._recover_failed = name
+                    return False
             finally:
                 self._release(name)
-        self.write_outputs(None)  # outputs of runs with no input file (fides bill, schedules)
+        try:
+            self.write_outputs(None)  # outputs of runs with no input file (fides bill, schedules)
+        except OSError as exc:
+            self._io_error("(sorties sans fichier d'entrée)", exc)
+            self._recover_failed = "(sorties sans fichier d'entrée)"
+            return exc.errno not in _STOP_PASS
+        return True
+
+    def _inbox_path(self, name: str) -> Path:
+        """The inbox entry a stored name stands for (a non-UTF-8 name is stored escaped)."""
+        path = self.tree.inbox / name
+        if "\\" in name and not os.path.lexists(path):
+            with os.scandir(self.tree.inbox) as it:
+                for e in it:
+                    if e.name != name and db_name(e.name) == name:
+                        return Path(e.path)
+        return path
 
     def _finish_previous(self, path: Path, name: str, sha: str) -> bool:
         """True when this very file was already applied by a process that died before moving it."""
@@ -347,6 +469,7 @@ class Processor:
                 self.write_outputs(file_id)
                 with self.conn.transaction():
                     self.conn.execute(sql.MARK_FINISHED, (file_id,))
+                log.info("recovered %s", arl.arl_name(name))  # as `recover` says it
                 return True
         return False
 

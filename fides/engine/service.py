@@ -1,5 +1,7 @@
 """`fides run`: the inbox watched with filesystem events as hints and a periodic full rescan that
-alone is enough (network shares never deliver events)."""
+alone is enough (network shares never deliver events); the scheduled jobs (billing, monthly
+EXTRACTEPMSI, validation sweep, retention: fides/engine/scheduler.py) run beside it in their own
+thread with their own database connection."""
 
 from __future__ import annotations
 
@@ -26,10 +28,20 @@ def _observer(inbox, wake: threading.Event):
     return observer
 
 
-def serve(inst, stop: threading.Event, poll_only: bool = False) -> None:
+def scheduler_for(inst):
+    from fides.engine.scheduler import Scheduler
+    from fides.store import db
+
+    return Scheduler(inst.config, inst.context, lambda: db.connect(inst.url, wait_seconds=60))
+
+
+def serve(inst, stop: threading.Event, poll_only: bool = False, schedule: bool = True) -> None:
     wake = threading.Event()
     observer = None if poll_only else _observer(inst.tree.inbox, wake)
     processor = inst.processor()
+    scheduler = scheduler_for(inst) if schedule else None
+    if scheduler is not None:
+        scheduler.start()
     rescan = inst.config["inbox.rescan_seconds"]
     stable = inst.config["inbox.stable_seconds"]
     log.info("fides run: watching %s", inst.tree.inbox)
@@ -52,6 +64,8 @@ def serve(inst, stop: threading.Event, poll_only: bool = False) -> None:
     finally:
         if observer is not None:
             observer.stop()
+        if scheduler is not None:
+            scheduler.stop()
         log.info("fides run: stopped")
 
 

@@ -313,3 +313,17 @@ insurance_return = Table(
 )
 
 # --- returns, control flows, extracts (fides/returns) -----------------------------------------
+
+# --- service: scheduler, retention, archives --------------------------------------------------
+# Where the audit trail starts once its oldest rows have been purged (fides/engine/retention.py):
+# the last purged row's id and hash, so that `fides audit verify` checks the chain from there.
+# A `purge_journal` event in the remaining trail attests the same anchor.
+audit_anchor = Table(
+    "audit_anchor",
+    metadata,
+    Column("singleton", Boolean, primary_key=True, server_default=text("true")),
+    Column("purged_to_id", BigInteger, nullable=False),
+    Column("purged_to_hash", Text, nullable=False),
+    Column("purged_rows", BigInteger, nullable=False),
+    Column("purged_at", DateTime(timezone=True), nullable=False),
+)

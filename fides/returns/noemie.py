@@ -1,0 +1,124 @@
+"""NOEMIE: the health insurance returns, applied to lots and dossiers (DESIGN.md §6).
+
+Recognised by the name prefix NOEMIE_ or, whatever the transport named the file, by its content
+(entity 000 with reference 930, 908 or 578). 930 acknowledges lots; 908 puts the invoices it names
+to REJETE with their motifs; 578 puts them to PAYE with the amount paid. A return that cannot be
+applied (unknown titre, dossier in another state, malformed entity) is refused alone with its ERR
+line; the rest of the file applies (PARTIEL). Replays change nothing (see `rules`).
+
+Counts in the `.arl` are in entities: read = entities of the file, refused = entities named by a
+blocking ERR line, integrated = the others.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fides import dossiers
+from fides.errors import Finding
+from fides.flows import register
+from fides.flows.base import FileJob, Flow, Outcome
+from fides.layouts import family
+from fides.returns import lots, noemie_parse
+from fides.returns import queries as q
+from fides.returns.noemie_parse import ARL, HANDLED, InvoiceReturn, Parsed
+from fides.returns.rules import KINDS, TRIGGERS, Target, Verdict, decide_return, reject_codes
+
+log = logging.getLogger(__name__)
+
+
+def sniff(head: bytes) -> bool:
+    """True for the beginning of a NOEMIE 930 / 908 / 578 file."""
+    try:
+        return noemie_parse.reference_of(head.decode("latin-1").lstrip("\r\n"), family("noemie")["000"]) in HANDLED
+    except Exception:  # any unreadable head is simply not NOEMIE
+        return False
+
+
+def handle(job: FileJob) -> Outcome:
+    parsed = noemie_parse.parse(job.read_lines(), family("noemie"))
+    if parsed.reference is None or parsed.reference not in HANDLED:
+        job.findings.extend(parsed.findings)
+        if parsed.reference is not None:
+            job.findings.add(Finding("RET002", f"référence {parsed.reference}", parsed.header_at, 0))
+        return Outcome("KO", parsed.entities, 0, parsed.entities)
+    if parsed.reference == ARL:
+        findings = _acknowledge(job, parsed)
+    else:
+        findings = _apply_returns(job, parsed)
+    # the .arl reads in file order, whether a finding came from reading or from applying
+    job.findings.extend(sorted(parsed.findings + findings, key=lambda f: f.line_no))
+    refused = len(parsed.refused_at | {f.line_no for f in findings if f.blocking})
+    log.info("NOEMIE %s: %d entities, %d lot(s), %d return(s), %d refused", parsed.reference,
+             parsed.entities, len(parsed.acks), len(parsed.returns), refused)
+    return Outcome("PARTIEL" if refused else "OK", parsed.entities, parsed.entities - refused, refused)
+
+
+def _acknowledge(job: FileJob, parsed: Parsed) -> list[Finding]:
+    findings: list[Finding] = []
+    for a in parsed.acks:
+        ack = lots.Ack(a.at, a.numero, a.date, a.finess_geo, a.positive, a.code)
+        detail = f"NOEMIE 930 lot {a.numero:03d} ARL négatif {a.code}".rstrip()
+        cause = dossiers.Cause(job.actor, job.file_id, a.at, detail)
+        findings += lots.apply(job.conn, "noemie", ack, cause, job.now)
+    return findings
+
+
+def _targets(job: FileJob, reference: int, returns: list[InvoiceReturn]) -> list[Target | None]:
+    rows = job.conn.execute(q.RESOLVE_RETURNS, {
+        "kind": KINDS[reference], "numeros": [r.numero for r in returns],
+        "complements": [r.complement for r in returns],
+    }).fetchall()
+    return [None if row[1] is None else Target(*row[1:]) for row in rows]
+
+
+def _apply_returns(job: FileJob, parsed: Parsed) -> list[Finding]:
+    reference, returns = parsed.reference, parsed.returns
+    if not returns:
+        return []
+    findings: list[Finding] = []
+    chosen: list[tuple[InvoiceReturn, Target, Verdict]] = []
+    seen: dict[int, int] = {}
+    for ret, target in zip(returns, _targets(job, reference, returns)):
+        verdict = decide_return(reference, ret, target, seen)
+        if verdict.finding is not None:
+            findings.append(verdict.finding)
+        if verdict.apply:
+            seen[target.titre_id] = ret.at
+            chosen.append((ret, target, verdict))
+    causes = {t.dossier_id: dossiers.Cause(job.actor, job.file_id, r.at, f"NOEMIE {reference} titre {r.titre}")
+              for r, t, _ in chosen}
+    result = dossiers.change(job.conn, list(causes), TRIGGERS[reference], dossiers.Cause(job.actor, job.file_id),
+                             job.now, causes)
+    for ret, target, _ in chosen:  # changed by someone else between our read and our lock
+        if target.dossier_id in result.refused:
+            state = dossiers.STATE_NAMES[result.refused[target.dossier_id]]
+            why = f"dossier {target.nda}, titre {ret.titre} : dossier à l'état {state}"
+            findings.append(Finding("RET006", why, ret.at))
+    applied = [(r, t, v) for r, t, v in chosen if t.dossier_id in result.changed]
+    _record(job, reference, applied)
+    return findings
+
+
+def _record(job: FileJob, reference: int, applied: list[tuple[InvoiceReturn, Target, Verdict]]) -> None:
+    """The returns themselves, the dossiers' last code, and the anomalies to show."""
+    last: dict[int, str] = {}
+    with job.conn.cursor().copy(q.COPY_RETURNS) as copy:
+        for ret, target, verdict in applied:
+            codes, labels, last_code = reject_codes(ret) if reference != noemie_parse.PAYMENTS else ("", "", None)
+            copy.write_row((target.dossier_id, target.titre_id, KINDS[reference], ret.amount, codes, labels,
+                            job.file_id, ret.at, job.now))
+            if last_code:
+                last[target.dossier_id] = last_code
+            if verdict.anomaly is not None:
+                last[target.dossier_id] = verdict.anomaly.code
+    anomalies = [(t.dossier_id, v.anomaly) for _, t, v in applied if v.anomaly is not None]
+    if anomalies:
+        with job.conn.cursor().copy(q.COPY_ANOMALIES) as copy:
+            for dossier_id, a in anomalies:
+                copy.write_row((dossier_id, a.code, a.severity, a.text(), "return", job.now))
+    if last:
+        job.conn.execute(q.SET_LAST_CODES, {"ids": list(last), "codes": list(last.values())})
+
+
+register(Flow("NOEMIE", data=True, handle=handle, sniff=sniff))

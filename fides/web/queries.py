@@ -1,0 +1,314 @@
+"""Every SQL statement of the dashboard and the JSON API, named, in one place.
+
+All of them read; the only write of the web part (MANAGEREJECT from a button) goes through
+`fides.web.actions`, which uses the returns' own statements and `fides.dossiers.change`.
+Lists return `count(*) OVER ()` as their last column so one statement gives a page and its total.
+Months and days are those of the session time zone, set to the server's local zone by the pool.
+"""
+
+# --- overview ---------------------------------------------------------------------------------
+
+STATE_COUNTS = "SELECT state, count(*) FROM dossier WHERE finess = %(finess)s GROUP BY state ORDER BY state"
+
+FILE_STATUS_COUNTS = "SELECT status, count(*) FROM flux_file GROUP BY status ORDER BY status"
+
+# Invoices of the dossiers currently in a lot (the latest sending of each) and what was paid.
+MONEY = """
+SELECT
+  (SELECT count(*) FROM invoice i JOIN dossier d ON d.id = i.dossier_id
+    WHERE i.current AND d.finess = %(finess)s),
+  (SELECT coalesce(sum(i.total), 0) FROM invoice i JOIN dossier d ON d.id = i.dossier_id
+    WHERE i.current AND d.finess = %(finess)s),
+  (SELECT coalesce(sum(r.amount), 0) FROM insurance_return r JOIN dossier d ON d.id = r.dossier_id
+    WHERE r.kind = 'PAIEMENT' AND d.finess = %(finess)s)
+"""
+
+# Per month of sending: invoices sent, and those of them a NOEMIE 908 rejected (a reject of the
+# titre after that sending and before the next sending of the same titre).
+REJECT_RATE = """
+WITH sent AS (
+  SELECT i.id, i.titre_id, i.created_at,
+         lead(i.created_at) OVER (PARTITION BY i.titre_id ORDER BY i.created_at, i.id) AS next_at
+  FROM invoice i JOIN dossier d ON d.id = i.dossier_id
+  WHERE d.finess = %(finess)s
+)
+SELECT to_char(s.created_at, 'YYYY-MM') AS month, count(*) AS sent,
+       count(*) FILTER (WHERE EXISTS (
+         SELECT 1 FROM insurance_return r
+         WHERE r.titre_id = s.titre_id AND r.kind = 'REJET' AND r.at >= s.created_at
+           AND (s.next_at IS NULL OR r.at < s.next_at))) AS rejected
+FROM sent s
+GROUP BY 1 ORDER BY 1 DESC LIMIT %(months)s
+"""
+
+# Billable dossiers per month of exit and state: what is still to complete, to bill, or done.
+BACKLOG = """
+SELECT to_char(exit_date, 'YYYY-MM') AS month, state, count(*)
+FROM dossier
+WHERE finess = %(finess)s AND exit_date IS NOT NULL
+  AND coalesce(billable_b2, true) AND NOT never_b2
+  AND to_char(exit_date, 'YYYY-MM') IN (
+    SELECT DISTINCT to_char(exit_date, 'YYYY-MM') FROM dossier
+    WHERE finess = %(finess)s AND exit_date IS NOT NULL ORDER BY 1 DESC LIMIT %(months)s)
+GROUP BY 1, 2 ORDER BY 1, 2
+"""
+
+NOT_BILLABLE = """
+SELECT count(*) FROM dossier WHERE finess = %(finess)s AND (billable_b2 = false OR never_b2)
+"""
+
+# --- files --------------------------------------------------------------------------------------
+
+FILES = """
+SELECT id, name, flux, status, lines_read, lines_integrated, lines_refused, errors_total,
+       destination, received_at, processed_at, duplicate_of, count(*) OVER ()
+FROM flux_file
+WHERE (%(status)s::text IS NULL OR status = %(status)s)
+  AND (%(flux)s::text IS NULL OR flux = %(flux)s)
+  AND (%(name)s::text IS NULL OR strpos(lower(name), lower(%(name)s)) > 0)
+ORDER BY processed_at DESC, id DESC
+LIMIT %(limit)s OFFSET %(offset)s
+"""
+
+FLUX_NAMES = "SELECT DISTINCT flux FROM flux_file ORDER BY flux"
+
+# The first errors of each file of a page, in line order.
+FIRST_ERRORS = """
+SELECT file_id, line_no, position, code, severity, message FROM (
+  SELECT e.*, row_number() OVER (PARTITION BY e.file_id ORDER BY e.line_no, e.position, e.id) AS rn
+  FROM file_error e WHERE e.file_id = ANY(%(ids)s)
+) e WHERE rn <= %(per_file)s ORDER BY file_id, rn
+"""
+
+FILE = """
+SELECT id, name, flux, status, lines_read, lines_integrated, lines_refused, errors_total,
+       destination, received_at, processed_at, duplicate_of, finess, sha256, size, applied,
+       processed_by
+FROM flux_file WHERE id = %(id)s
+"""
+
+FILE_ERRORS = """
+SELECT line_no, position, code, severity, message, count(*) OVER ()
+FROM file_error WHERE file_id = %(id)s
+ORDER BY line_no, position, id
+LIMIT %(limit)s OFFSET %(offset)s
+"""
+
+FILE_ARL = "SELECT name, arl_text FROM flux_file WHERE id = %(id)s"
+
+# --- dossiers -----------------------------------------------------------------------------------
+
+# nda: a prefix of the N° administratif (the search box). The page is chosen first (with the
+# total), then only its rows get their titre and count of active anomalies.
+DOSSIERS = """
+WITH chosen AS (
+  SELECT d.id, d.nda, count(*) OVER () AS total
+  FROM dossier d
+  WHERE d.finess = %(finess)s
+    AND (%(nda)s::text IS NULL OR left(d.nda, length(%(nda)s)) = %(nda)s)
+    AND (%(state)s::smallint IS NULL OR d.state = %(state)s)
+    AND (NOT %(with_anomalies)s OR EXISTS (SELECT 1 FROM anomaly a WHERE a.dossier_id = d.id AND a.active))
+  ORDER BY d.nda
+  LIMIT %(limit)s OFFSET %(offset)s
+)
+SELECT d.nda, d.state, d.state_at, d.entry_date, d.exit_date, d.billable_b2, d.never_b2,
+       d.last_code, t.numero, t.complement,
+       (SELECT count(*) FROM anomaly a WHERE a.dossier_id = d.id AND a.active) AS anomalies,
+       c.total
+FROM chosen c JOIN dossier d ON d.id = c.id
+LEFT JOIN LATERAL (
+  SELECT numero, complement FROM titre WHERE dossier_id = d.id AND cancelled_at IS NULL
+  ORDER BY id DESC LIMIT 1
+) t ON true
+ORDER BY c.nda
+"""
+
+DOSSIER = """
+SELECT d.id, d.nda, d.state, d.state_at, d.created_at, d.last_flow_at, d.entry_date, d.exit_date,
+       d.billable_b2, d.extract_reason, d.never_b2, d.last_code, d.to_validate,
+       t.numero, t.complement, l.id, l.numero, l.finess_geo
+FROM dossier d
+LEFT JOIN LATERAL (
+  SELECT numero, complement FROM titre WHERE dossier_id = d.id AND cancelled_at IS NULL
+  ORDER BY id DESC LIMIT 1
+) t ON true
+LEFT JOIN LATERAL (
+  SELECT lot_id FROM invoice WHERE dossier_id = d.id AND current ORDER BY id DESC LIMIT 1
+) i ON true
+LEFT JOIN lot l ON l.id = i.lot_id
+WHERE d.finess = %(finess)s AND d.nda = %(nda)s
+"""
+
+# The lines in force (VIDHOSP part, RUMs, FICHCOMP) with the file that brought each.
+DOSSIER_LINES = """
+SELECT l.kind, l.subtype, l.layout, l.seq, l.line, f.id, f.name, l.line_no
+FROM dossier_line l JOIN flux_file f ON f.id = l.file_id
+WHERE l.dossier_id = %(id)s AND l.current
+ORDER BY l.kind DESC, l.subtype, l.seq, l.id
+"""
+
+DOSSIER_ANOMALIES = """
+SELECT code, severity, message, origin, at, active FROM anomaly
+WHERE dossier_id = %(id)s ORDER BY active DESC, at DESC, id DESC
+"""
+
+DOSSIER_TITRES = """
+SELECT numero, complement, exercice, created_at, cancelled_at FROM titre
+WHERE dossier_id = %(id)s ORDER BY id
+"""
+
+DOSSIER_INVOICES = """
+SELECT i.created_at, t.numero, t.complement, l.id, l.numero, l.finess_geo, l.organisme, l.b2_file,
+       i.total, i.total_amo, i.current
+FROM invoice i JOIN titre t ON t.id = i.titre_id JOIN lot l ON l.id = i.lot_id
+WHERE i.dossier_id = %(id)s ORDER BY i.id
+"""
+
+DOSSIER_RETURNS = """
+SELECT r.kind, r.at, t.numero, t.complement, r.amount, r.codes, r.labels, f.id, f.name, r.line_no
+FROM insurance_return r JOIN flux_file f ON f.id = r.file_id
+LEFT JOIN titre t ON t.id = r.titre_id
+WHERE r.dossier_id = %(id)s ORDER BY r.at, r.id
+"""
+
+DOSSIER_HISTORY = """
+SELECT e.id, e.at, e.actor, e.event, e.from_state, e.to_state, e.detail, f.id, f.name, e.line_no
+FROM audit_event e LEFT JOIN flux_file f ON f.id = e.file_id
+WHERE e.dossier_id = %(id)s ORDER BY e.id
+"""
+
+
+# A return answers a sending (invoice i) when it came after it and before the next sending of
+# the same titre (MANAGEREJECT C and ARL négatif send the same titre again in a new lot).
+_ANSWERS = """r.titre_id = i.titre_id AND r.at >= i.created_at
+  AND NOT EXISTS (SELECT 1 FROM invoice n WHERE n.titre_id = i.titre_id
+                  AND (n.created_at, n.id) > (i.created_at, i.id) AND n.created_at <= r.at)"""
+
+# --- lots --------------------------------------------------------------------------------------
+
+LOTS = f"""
+SELECT l.id, l.finess_geo, l.numero, l.organisme, l.exercice, l.created_at, l.b2_file, l.invoices,
+       l.total, l.total_amo, l.arl_status, l.arl_at, l.arl_code,
+       (SELECT count(*) FROM invoice i JOIN insurance_return r
+          ON r.kind = 'REJET' AND {_ANSWERS}
+        WHERE i.lot_id = l.id) AS rejected,
+       (SELECT coalesce(sum(r.amount), 0) FROM invoice i JOIN insurance_return r
+          ON r.kind = 'PAIEMENT' AND {_ANSWERS}
+        WHERE i.lot_id = l.id) AS paid,
+       count(*) OVER ()
+FROM lot l
+WHERE (%(finess_geo)s::text IS NULL OR l.finess_geo = %(finess_geo)s)
+  AND (%(arl)s::text IS NULL OR coalesce(l.arl_status, 'ATTENTE') = %(arl)s)
+ORDER BY l.created_at DESC, l.id DESC
+LIMIT %(limit)s OFFSET %(offset)s
+"""
+
+LOTS_TOTALS = """
+SELECT count(*), coalesce(sum(invoices), 0), coalesce(sum(total), 0), coalesce(sum(total_amo), 0) FROM lot l
+WHERE (%(finess_geo)s::text IS NULL OR l.finess_geo = %(finess_geo)s)
+  AND (%(arl)s::text IS NULL OR coalesce(l.arl_status, 'ATTENTE') = %(arl)s)
+"""
+
+LOT = """
+SELECT l.id, l.finess_geo, l.numero, l.organisme, l.exercice, l.created_at, l.b2_file, l.invoices,
+       l.total, l.total_amo, l.arl_status, l.arl_at, l.arl_code
+FROM lot l WHERE l.id = %(id)s
+"""
+
+LOT_INVOICES = f"""
+SELECT d.nda, d.state, t.numero, t.complement, i.total, i.total_amo, i.record_count, i.current,
+       (SELECT string_agg(r.kind || coalesce(' ' || nullif(r.codes, ''), ''), ', ' ORDER BY r.at)
+        FROM insurance_return r WHERE {_ANSWERS}) AS returns
+FROM invoice i JOIN dossier d ON d.id = i.dossier_id JOIN titre t ON t.id = i.titre_id
+WHERE i.lot_id = %(id)s ORDER BY d.nda
+"""
+
+# --- rejects and payments -------------------------------------------------------------------------
+
+# Every NOEMIE 908 reject, with the sending it answers (the latest invoice of the titre before the
+# reject: its amounts and lot, whose organisme is the caisse) and the dossier's last RUM (its UM is
+# the one billing uses for the FINESS géographique). Filters on month, UM and code are applied by
+# the caller (fides.web.data), which parses the RUM with its layout.
+REJECTS = """
+SELECT r.id, r.at, d.nda, d.state, t.numero, t.complement, r.codes, r.labels,
+       i.total, i.total_amo, l.id, l.numero, l.finess_geo, l.organisme, rss.layout, rss.line,
+       f.id, f.name
+FROM insurance_return r
+JOIN dossier d ON d.id = r.dossier_id
+JOIN flux_file f ON f.id = r.file_id
+LEFT JOIN titre t ON t.id = r.titre_id
+LEFT JOIN LATERAL (
+  SELECT total, total_amo, lot_id FROM invoice
+  WHERE titre_id = r.titre_id AND created_at <= r.at ORDER BY created_at DESC, id DESC LIMIT 1
+) i ON true
+LEFT JOIN lot l ON l.id = i.lot_id
+LEFT JOIN LATERAL (
+  SELECT layout, line FROM dossier_line
+  WHERE dossier_id = d.id AND kind = 'RSS' AND current ORDER BY seq DESC, id DESC LIMIT 1
+) rss ON true
+WHERE r.kind = 'REJET' AND d.finess = %(finess)s
+  AND (%(organisme)s::text IS NULL OR l.organisme = %(organisme)s)
+  AND (NOT %(pending)s OR d.state = 3)
+ORDER BY r.at DESC, r.id DESC
+"""
+
+PAYMENTS = """
+SELECT r.at, d.nda, d.state, t.numero, t.complement, r.amount, i.total_amo, i.total, l.id, l.numero,
+       l.finess_geo, l.organisme, f.id, f.name, count(*) OVER ()
+FROM insurance_return r
+JOIN dossier d ON d.id = r.dossier_id
+JOIN flux_file f ON f.id = r.file_id
+LEFT JOIN titre t ON t.id = r.titre_id
+LEFT JOIN LATERAL (
+  SELECT total, total_amo, lot_id FROM invoice
+  WHERE titre_id = r.titre_id AND created_at <= r.at ORDER BY created_at DESC, id DESC LIMIT 1
+) i ON true
+LEFT JOIN lot l ON l.id = i.lot_id
+WHERE r.kind = 'PAIEMENT' AND d.finess = %(finess)s
+  AND (%(month)s::text IS NULL OR to_char(r.at, 'YYYY-MM') = %(month)s)
+  AND (NOT %(gap)s OR r.amount IS DISTINCT FROM i.total_amo)
+ORDER BY r.at DESC, r.id DESC
+LIMIT %(limit)s OFFSET %(offset)s
+"""
+
+PAYMENTS_BY_MONTH = """
+SELECT to_char(r.at, 'YYYY-MM'), count(*), coalesce(sum(r.amount), 0), coalesce(sum(i.total_amo), 0)
+FROM insurance_return r
+JOIN dossier d ON d.id = r.dossier_id
+LEFT JOIN LATERAL (
+  SELECT total_amo FROM invoice
+  WHERE titre_id = r.titre_id AND created_at <= r.at ORDER BY created_at DESC, id DESC LIMIT 1
+) i ON true
+WHERE r.kind = 'PAIEMENT' AND d.finess = %(finess)s
+GROUP BY 1 ORDER BY 1 DESC
+"""
+
+# --- scheduled jobs and referentials ----------------------------------------------------------------
+
+JOBS = """
+SELECT job, period, claimed_by, started_at, finished_at, outcome, count(*) OVER ()
+FROM job_run ORDER BY started_at DESC, job, period
+LIMIT %(limit)s OFFSET %(offset)s
+"""
+
+# Each loaded table with how many of its rows are in force today and its validity span.
+REFERENTIALS = """
+SELECT l.table_name, l.rows, l.checksum, l.loaded_at,
+       count(r.id) FILTER (WHERE (r.valid_from IS NULL OR r.valid_from <= current_date)
+                             AND (r.valid_to IS NULL OR r.valid_to >= current_date)) AS in_force,
+       min(r.valid_from), max(r.valid_to)
+FROM referential_load l LEFT JOIN referential_row r ON r.table_name = l.table_name
+GROUP BY l.table_name, l.rows, l.checksum, l.loaded_at
+ORDER BY l.table_name
+"""
+
+UNITES_MEDICALES = """
+SELECT u.um, u.finess_geo, u.type_autorisation, u.date_effet, u.mode_hospitalisation, f.id, f.name
+FROM unite_medicale u JOIN flux_file f ON f.id = u.file_id
+WHERE u.finess = %(finess)s AND u.current
+ORDER BY u.um, u.date_effet
+"""
+
+# --- the MANAGEREJECT button ---------------------------------------------------------------------
+
+LOCK_DOSSIER = "SELECT id FROM dossier WHERE finess = %(finess)s AND nda = %(nda)s FOR UPDATE"
