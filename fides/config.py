@@ -147,6 +147,7 @@ SETTINGS: tuple[Setting, ...] = (
             "âge (jours) des lignes du journal d'audit purgées (ancre vérifiable gardée) ; 0 = jamais, sinon ≥ 183",
             _audit_days),
     # --- web dashboard and JSON API (fides/web, docs/web.md)
+    Setting("web", "enabled", False, "bool", "`fides run` sert aussi le tableau de bord et l'API"),
     Setting("web", "host", "127.0.0.1", "str",
             "adresse d'écoute du tableau de bord (`fides web`) ; 127.0.0.1 = cette machine seulement"),
     Setting("web", "port", 8470, "int", "port du tableau de bord",

@@ -42,6 +42,12 @@ def serve(inst, stop: threading.Event, poll_only: bool = False, schedule: bool =
     scheduler = scheduler_for(inst) if schedule else None
     if scheduler is not None:
         scheduler.start()
+    web = None
+    if inst.config["web.enabled"]:
+        from fides.web import server
+
+        web = server.start(inst.config, inst.url)
+        log.info("dashboard on %s", web.url)
     rescan = inst.config["inbox.rescan_seconds"]
     stable = inst.config["inbox.stable_seconds"]
     log.info("fides run: watching %s", inst.tree.inbox)
@@ -66,6 +72,8 @@ def serve(inst, stop: threading.Event, poll_only: bool = False, schedule: bool =
             observer.stop()
         if scheduler is not None:
             scheduler.stop()
+        if web is not None:
+            web.stop()
         log.info("fides run: stopped")
 
 
