@@ -67,7 +67,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 @command("process", "traiter une fois les fichiers présents dans in/, puis s'arrêter", _root_arg)
 def cmd_process(args: argparse.Namespace) -> int:
-    with _open(args) as inst:
+    with _open(args) as inst, _progress() as progress:
+        progress.add_task("traitement des fichiers de in/", total=None)
         report = inst.processor().run_pass()
     for name, flux, status in report.processed:
         print(f"{status:8} {flux:18} {name}")
@@ -195,7 +196,8 @@ def cmd_bill(args: argparse.Namespace) -> int:
     with _open(args) as inst:
         now = dt.datetime.now(dt.timezone.utc)
         processor = inst.processor()
-        with inst.conn.transaction():
+        with _progress() as progress, inst.conn.transaction():
+            progress.add_task("facturation B2", total=None)
             result = bill(inst.conn, inst.config, inst.context["refs"], inst.tree, "cli", now, args.ndas or None)
             name = f"FACTURATION_{inst.config.finess}_{now.astimezone():%Y%m%d%H%M%S}.arl"
             outputs = result.outputs + [(inst.tree.reports / name, render_report(result))]
@@ -221,8 +223,23 @@ def cmd_bench(args: argparse.Namespace) -> int:
     logging.getLogger("fides").setLevel(logging.WARNING)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     server = os.environ.get("FIDES_DATABASE_URL")
-    print(render(run(sizes, args.seed, server, args.keep)))
+    with _progress() as progress:
+        task = progress.add_task("banc d'essai", total=len(sizes))
+        measures = []
+        for size in sizes:
+            progress.update(task, description=f"banc d'essai : {size} dossiers")
+            measures += run([size], args.seed, server, args.keep)
+            progress.advance(task)
+    print(render(measures))
     return EXIT_OK
+
+
+def _progress():
+    """A progress bar on the terminal (rich), silent when output is not a terminal (cron, CI)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                    transient=True, disable=not sys.stderr.isatty())
 
 
 def _audit_args(p: argparse.ArgumentParser) -> None:
