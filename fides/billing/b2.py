@@ -235,14 +235,19 @@ def read(data: bytes) -> ReadFile:
         elif kind == "1":
             lot = ReadLot(rec)
             parsed.lots.append(lot)
-        elif kind == "9":
-            lot.trailer = rec
+            invoice = None
         elif kind == "999":
             parsed.trailer = rec
+        elif lot is None:
+            raise B2FormatError(f"record {i // RECORD + 1}: {kind!r} before any lot (1) record")
+        elif kind == "9":
+            lot.trailer = rec
         else:
             if kind == "2":
                 invoice = ReadInvoice()
                 lot.invoices.append(invoice)
+            elif invoice is None:
+                raise B2FormatError(f"record {i // RECORD + 1}: {kind!r} before its invoice (2) record")
             invoice.records.append((kind, rec))
         parsed.record_count += 1
     if parsed is None or parsed.trailer is None:
