@@ -54,9 +54,6 @@ def main(argv: list[str] | None = None) -> int:
             outcome = "FAILED"
             traceback.print_exc()
         print(f"{target:8} {test_fuzz.RUNS[target]:9} inputs  {time.monotonic() - t0:7.1f} s  {outcome}", flush=True)
-    if test_fuzz.RUNS["b2 known bug"]:
-        print(f"(b2: {test_fuzz.RUNS['b2 known bug']} inputs hit the known b2.read bug, "
-              "see test_b2_reader_record_before_its_parent)")
     total = sum(test_fuzz.RUNS[t] for t in chosen)
     print(f"{total} inputs in {time.monotonic() - started:.0f} s; "
           + (f"FAILED: {', '.join(failed)}" if failed else "every one ended in a clean result or a coded error"))
