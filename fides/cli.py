@@ -458,6 +458,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="fides : intégration FIDES-séjours côté établissement (VIDHOSP, RSS, FICHCOMP, B2, NOEMIE).",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="journal détaillé")
+    parser.add_argument("--log-json", action="store_true", help="journal en JSON, un objet par ligne (FIDES_LOG_JSON=1)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMANDE")
     for name, (fn, help_text, arguments) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
@@ -467,11 +468,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from fides.logs import configure
+
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    logging.getLogger("pgserver").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure(args.verbose, args.log_json or os.environ.get("FIDES_LOG_JSON") == "1")
     try:
         return args.func(args)
     except ConfigError as exc:
