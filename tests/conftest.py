@@ -14,12 +14,6 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _with_db(url: str, name: str) -> str:
-    base, _, query = url.partition("?")
-    base = base.rsplit("/", 1)[0]
-    return f"{base}/{name}" + (f"?{query}" if query else "")
-
-
 @pytest.fixture(scope="session")
 def pg_server_url(tmp_path_factory) -> str:
     url = os.environ.get("FIDES_TEST_DATABASE_URL")
@@ -32,15 +26,10 @@ def pg_server_url(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def template_db(pg_server_url) -> str:
-    from fides.store import referentials, schema
+    from fides.store import schema
 
     name = f"fides_tpl_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_server_url, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    url = _with_db(pg_server_url, name)
-    schema.upgrade(url)
-    with psycopg.connect(url) as conn:
-        referentials.load(conn)
+    schema.create_database(pg_server_url, name)
     yield name
     with psycopg.connect(pg_server_url, autocommit=True) as c:
         c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -51,7 +40,9 @@ def db_url(pg_server_url, template_db) -> str:
     name = f"fides_t_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(pg_server_url, autocommit=True) as c:
         c.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
-    yield _with_db(pg_server_url, name)
+    from fides.store.schema import database_url
+
+    yield database_url(pg_server_url, name)
     with psycopg.connect(pg_server_url, autocommit=True) as c:
         c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

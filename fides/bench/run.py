@@ -139,17 +139,9 @@ def _floor(url: str, source: Path) -> float:
 
 
 def _database(server_url: str) -> str:
-    from fides.store import referentials, schema
+    from fides.store import schema
 
-    name = f"fides_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server_url, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    base, _, query = server_url.partition("?")
-    url = f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
-    schema.upgrade(url)
-    with psycopg.connect(url) as conn:
-        referentials.load(conn)
-    return url
+    return schema.create_database(server_url, f"fides_bench_{uuid.uuid4().hex[:8]}")
 
 
 def measure(size: int, server_url: str, work: Path, seed: int) -> list[Measure]:

@@ -32,6 +32,29 @@ def upgrade(url: str, revision: str = "head") -> None:
         engine.dispose()
 
 
+def database_url(server_url: str, name: str) -> str:
+    """The URL of database `name` on the server `server_url` points at."""
+    base, _, query = server_url.partition("?")
+    return f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
+
+
+def create_database(server_url: str, name: str) -> str:
+    """A fresh database `name` (dropped first if it exists), migrated, with the shipped
+    referentials: what the benchmark, the soak and the fault tests start from."""
+    import psycopg
+
+    from fides.store import referentials
+
+    with psycopg.connect(server_url, autocommit=True) as c:
+        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        c.execute(f'CREATE DATABASE "{name}"')
+    url = database_url(server_url, name)
+    upgrade(url)
+    with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
+        referentials.load(conn)
+    return url
+
+
 def revision(url: str, message: str) -> None:
     """Developer helper: autogenerate a migration from the models (then read and edit it)."""
     engine = create_engine(sqlalchemy_url(url))

@@ -547,14 +547,6 @@ def _report_problems(rel: Path, data: bytes, by_name: dict) -> list[str]:
 
 def make_database(server_url: str, name: str) -> str:
     """A fresh migrated database with the shipped referentials on `server_url`."""
-    from fides.store import referentials, schema
+    from fides.store import schema
 
-    with psycopg.connect(server_url, autocommit=True) as c:
-        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        c.execute(f'CREATE DATABASE "{name}"')
-    base, _, query = server_url.partition("?")
-    url = f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
-    schema.upgrade(url)
-    with psycopg.connect(url) as conn:
-        referentials.load(conn)
-    return url
+    return schema.create_database(server_url, name)
