@@ -175,7 +175,7 @@ def measure(size: int, server_url: str, work: Path, seed: int) -> list[Measure]:
 
 
 def run(sizes: list[int], seed: int, server_url: str | None, keep: Path | None = None) -> list[Measure]:
-    from fides.store.db import embedded_url
+    from fides.store.db import embedded_url, stop_embedded
 
     work = keep or Path(tempfile.mkdtemp(prefix="fides-bench-"))
     url = server_url or embedded_url(work / "pgdata")
@@ -183,6 +183,8 @@ def run(sizes: list[int], seed: int, server_url: str | None, keep: Path | None =
     for size in sizes:
         out += measure(size, url, work, seed)
     if keep is None:
+        if not server_url:
+            stop_embedded(work / "pgdata")
         shutil.rmtree(work, ignore_errors=True)
     return out
 

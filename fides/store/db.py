@@ -34,6 +34,13 @@ def embedded_url(pgdata: Path) -> str:
     return server.get_uri()
 
 
+def stop_embedded(pgdata: Path) -> None:
+    """Stop the embedded server this process started for `pgdata` (before removing its files)."""
+    server = _embedded.pop(pgdata.resolve(), None)
+    if server is not None:
+        server.cleanup()
+
+
 def _from_environment() -> str:
     """FIDES_DATABASE_URL, or the file FIDES_DATABASE_URL_FILE names (a container secret)."""
     url = os.environ.get("FIDES_DATABASE_URL", "")
