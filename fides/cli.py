@@ -74,6 +74,9 @@ def cmd_process(args: argparse.Namespace) -> int:
         print(f"{status:8} {flux:18} {name}")
     if report.waiting:
         print(f"{len(report.waiting)} fichier(s) en attente (en cours d'écriture ou pris par un autre processus)")
+    if report.errors:
+        print(f"{len(report.errors)} fichier(s) laissé(s) dans in/ après une erreur (voir le journal)")
+        return EXIT_FAILURE
     return EXIT_OK
 
 

@@ -63,6 +63,10 @@ def serve(inst, stop: threading.Event, poll_only: bool = False, schedule: bool =
                 stop.wait(2.0)
                 _reconnect(inst, processor)
                 continue
+            except Exception as exc:  # a failing after-pass job must not stop the service
+                log.error("pass failed (%s); retrying", type(exc).__name__)
+                stop.wait(rescan)
+                continue
             # A file seen but not yet stable is looked at again once it may have settled.
             timeout = min(rescan, stable + 0.05) if report.waiting else rescan
             wake.wait(timeout)

@@ -10,6 +10,8 @@ from fides.flows.base import FileJob, Flow, Outcome
 
 def requested(lines: list[str]) -> list[str] | None:
     """None = every VALIDE dossier (a `*` line, or no N° at all)."""
+    # A non-blank line with a blank N° stays in the list (reported as unknown): a malformed
+    # request must never widen into "bill everything".
     ndas = [line[:20].strip() for line in lines if line.strip()]
     if not ndas or "*" in ndas:
         return None
