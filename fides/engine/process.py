@@ -73,18 +73,6 @@ class _LineTooLong(Exception):
 _STOP_PASS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
 
 
-# Fix (several processes): two processes given the same content under two names both saw it
-# not yet applied, both applied it, and the second commit hit the unique index on applied hashes
-# (UniqueViolation: `fides run` stopped). The content hash is now locked for the transaction
-# before the duplicate check, so the second one waits for the first and sees a DOUBLON.
-# (To move to fides/store/sql.py with the other statements.)
-LOCK_CONTENT = "SELECT pg_advisory_xact_lock(hashtext('fides-sha256'), hashtext(%s))"
-
-# Fix (several processes): `recover` lists the unfinished rows, then claims each; a row listed
-# while its owner was between commit and finish was "recovered" again once the owner let go (a
-# no-op, except that an identical file dropped again under that name meanwhile was archived
-# unanswered). The row is read again once claimed.
-STILL_UNFINISHED = "SELECT 1 FROM flux_file WHERE id = %s AND NOT finished"
 
 
 def db_name(name: str) -> str:
@@ -297,7 +285,7 @@ class Processor:
         with self.conn.transaction():
             file_id = self._insert_file(name, flow.name, name_finess, sha, st)
             if flow.data:
-                self.conn.execute(LOCK_CONTENT, (sha,))
+                self.conn.execute(sql.LOCK_CONTENT, (sha,))
             duplicate = self.conn.execute(sql.APPLIED_WITH_HASH, (sha,)).fetchone() if flow.data else None
             if duplicate:
                 sink.add(Finding("FIC003", f"déjà intégré sous le nom {duplicate[1]}"))
@@ -424,7 +412,7 @@ class Processor:
             if not self._claim(name):
                 continue
             try:
-                if self.conn.execute(STILL_UNFINISHED, (file_id,)).fetchone() is None:
+                if self.conn.execute(sql.STILL_UNFINISHED, (file_id,)).fetchone() is None:
                     continue  # finished by its owner while this pass was listing
                 faults.point("recover")
                 path = self._inbox_path(name)

@@ -39,6 +39,18 @@ DROP_OUTPUT = "DELETE FROM pending_output WHERE id = %s"
 
 COPY_FILE_ERRORS = "COPY file_error (file_id, line_no, position, code, severity, message) FROM STDIN"
 
+# Fix (several processes): two processes given the same content under two names both saw it
+# not yet applied, both applied it, and the second commit hit the unique index on applied hashes
+# (UniqueViolation: `fides run` stopped). The content hash is now locked for the transaction
+# before the duplicate check, so the second one waits for the first and sees a DOUBLON.
+LOCK_CONTENT = "SELECT pg_advisory_xact_lock(hashtext('fides-sha256'), hashtext(%s))"
+
+# Fix (several processes): `recover` lists the unfinished rows, then claims each; a row listed
+# while its owner was between commit and finish was "recovered" again once the owner let go (a
+# no-op, except that an identical file dropped again under that name meanwhile was archived
+# unanswered). The row is read again once claimed.
+STILL_UNFINISHED = "SELECT 1 FROM flux_file WHERE id = %s AND NOT finished"
+
 # Session-level lock on a file name: held from claim to move, so two processes never handle the
 # same file and a crashed process's claim disappears with its connection.
 TRY_CLAIM = "SELECT pg_try_advisory_lock(hashtext('fides-file'), hashtext(%s))"
