@@ -85,8 +85,32 @@ def change(conn: psycopg.Connection, ids: list[int], trigger: str, cause: Cause,
 
 
 def record_created(conn: psycopg.Connection, ids: list[int], cause: Cause, at: dt.datetime) -> None:
-    """New dossiers start in EN_COURS (the column default); their entry is audited here."""
-    audit.append(conn, [_event("creation", i, None, EN_COURS, cause) for i in sorted(ids)], at)
+    """New dossiers start in EN_COURS (the column default). Their entry is audited once per batch:
+    one `creation` event naming the ids as ranges ("3 dossiers : 7-8,12"). One event per dossier
+    made a million-line file write a million audit rows, as much as the lines themselves."""
+    if ids:
+        audit.append(conn, [audit.Event("creation", cause.actor, None, cause.file_id, cause.line_no, None, EN_COURS,
+                                        f"{len(ids)} dossiers : {id_ranges(ids)}")], at)
+
+
+def id_ranges(ids) -> str:
+    """Ids as sorted ranges: [12, 7, 8] -> "7-8,12"."""
+    runs: list[list[int]] = []
+    for i in sorted(ids):
+        if runs and i == runs[-1][1] + 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
+
+
+def created_in(detail: str, dossier_id: int) -> bool:
+    """True when a `creation` event's detail names `dossier_id`."""
+    for part in detail.partition(" : ")[2].split(","):
+        low, _, high = part.partition("-")
+        if low.isdigit() and int(low) <= dossier_id <= int(high or low):
+            return True
+    return False
 
 
 def _event(trigger: str, dossier_id: int, from_state: int | None, to_state: int, cause: Cause) -> audit.Event:

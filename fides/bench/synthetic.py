@@ -156,3 +156,38 @@ def ium_lines() -> list[str]:
     return [layout.render({"num_um": um, "finess_geo": FINESS_GEO, "type_autorisation": "53",
                            "date_effet": dt.date(2020, 1, 1), "nb_lits": 30, "mode_hospitalisation": "C"})
             for um in UMS]
+
+
+def noemie_578(invoices: list[tuple[int, str, Decimal]], paid_on: dt.date) -> bytes:
+    """A NOEMIE 578 (one entity per line, `@`-terminated) paying each (titre n°, complément,
+    AMO amount): 9 entities per invoice, the shape of the sample returns."""
+    day = paid_on.strftime("%y%m%d")
+    ents = [f"000OR017810000     ES{FINESS}     {day}                    578", f"04002{FINESS_GEO}",
+            f"07003{day}", f"08004{day}001"]
+    for numero, complement, amo in invoices:
+        cents = f"{int(amo * 100):011d}"
+        ents += [f"10005{numero:09d}", f"10505{complement}{numero:09d}",
+                 "11005185057800608491 ASSURE                                             SYNTHETIQUE",
+                 "120058505071ASSURE                   SYNTHETIQUE", "1500510",
+                 "22006GHS  25030325030700100420210080          00336168",
+                 "22006PH8  25030525030500100015000100          00015000",
+                 f"25006{day}{cents}", f"99005000010                   {cents}"]
+    ents.append(f"999{len(ents) - 3:08d}")
+    return "".join(e + "@\r\n" for e in ents).encode("latin-1")
+
+
+def vidhosp_line(i: int) -> str:
+    """The VIDHOSP line of synthetic dossier `i` alone (one DMT block, a two-day stay)."""
+    vid = _Patcher("vidhosp_V015")
+    c = list(_vidhosp_template(1))
+    body = f"{1 + i % 2}{85 + i % 10:02d}{(i // 7) % 12 + 1:02d}75{i % 1000:03d}{i % 1000:03d}"
+    entry = START + dt.timedelta(days=i % 290)
+    vid.put(c, "nir_assure", body)
+    vid.put(c, "cle_nir_assure", f"{nir_key(body):02d}")
+    for name, value in (("num_admin_sejour", f"L{i:09d}"), ("date_entree", _d8(entry)),
+                        ("date_sortie", _d8(entry + dt.timedelta(days=2))), ("date_hospitalisation", _d8(entry))):
+        vid.put(c, name, value)
+    start = len(c) - 50
+    vid.put(c, "dmt_date_debut", _d8(entry), 0, start, 50)
+    vid.put(c, "dmt_date_fin", _d8(entry + dt.timedelta(days=1)), 0, start, 50)
+    return "".join(c)

@@ -148,6 +148,8 @@ class Processor:
         self.context = context if context is not None else {}
         self.after_pass = after_pass or []
         self._recover_failed = ""  # what the last `recover` could not finish (logged)
+        # name -> (size, mtime_ns) when its writer closed it (filled by `fides run`'s watcher)
+        self.closed: dict[str, tuple[int, int]] = {}
 
     # --- the pass ---------------------------------------------------------------------------
 
@@ -234,8 +236,9 @@ class Processor:
             kind = "lien symbolique" if stat.S_ISLNK(st.st_mode) else "pas un fichier ordinaire"
             return self._refuse(path, name, "INCONNU", Finding("FIC004", kind))
         age = _now().timestamp() - st.st_mtime
-        if age < self.config["inbox.stable_seconds"]:
+        if age < self.config["inbox.stable_seconds"] and self.closed.get(name) != (st.st_size, st.st_mtime_ns):
             return None
+        self.closed.pop(name, None)
         try:
             fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except OSError as exc:

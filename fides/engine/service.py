@@ -6,19 +6,42 @@ thread with their own database connection."""
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 import psycopg
 
+from fides.flows.naming import is_temporary
+
 log = logging.getLogger(__name__)
 
 
-def _observer(inbox, wake: threading.Event):
-    from watchdog.events import FileSystemEventHandler
+def _observer(inbox, wake: threading.Event, closed: dict[str, tuple[int, int]]):
+    from watchdog.events import FileClosedEvent, FileMovedEvent, FileSystemEventHandler
     from watchdog.observers import Observer
+    from watchdog.observers.inotify_move_event_grouper import InotifyMoveEventGrouper
+
+    # Every file fides moves out of in/ leaves an unpaired "moved from" event, which watchdog holds
+    # 0.5 s waiting for its "moved to", holding every later event behind it: each new file was
+    # seen 0.5 s late. A rename within in/ delivers both halves at once; 20 ms is plenty to pair them.
+    InotifyMoveEventGrouper.delay = 0.02
 
     class Hint(FileSystemEventHandler):
         def on_any_event(self, event) -> None:
+            # A file its writer closed (or renamed into in/) is complete as it stands now: it is
+            # taken at once instead of after `inbox.stable_seconds` (measured: a one-line drop
+            # acknowledged in ~0.1 s instead of ~1.1 s). Any later change shows in size or mtime.
+            if isinstance(event, (FileClosedEvent, FileMovedEvent)):
+                path = event.dest_path if isinstance(event, FileMovedEvent) else event.src_path
+                name = os.path.basename(path)
+                if os.path.dirname(path) == str(inbox) and not is_temporary(name):
+                    if len(closed) > 10_000:  # names never processed (deleted by hand…): forget them
+                        closed.clear()
+                    try:
+                        st = os.lstat(path)
+                        closed[name] = (st.st_size, st.st_mtime_ns)
+                    except OSError:  # already gone (taken by a pass, or moved on)
+                        pass
             wake.set()
 
     observer = Observer()
@@ -37,8 +60,8 @@ def scheduler_for(inst):
 
 def serve(inst, stop: threading.Event, poll_only: bool = False, schedule: bool = True) -> None:
     wake = threading.Event()
-    observer = None if poll_only else _observer(inst.tree.inbox, wake)
     processor = inst.processor()
+    observer = None if poll_only else _observer(inst.tree.inbox, wake, processor.closed)
     scheduler = scheduler_for(inst) if schedule else None
     if scheduler is not None:
         scheduler.start()
@@ -55,7 +78,7 @@ def serve(inst, stop: threading.Event, poll_only: bool = False, schedule: bool =
         while not stop.is_set():
             if observer is not None and not observer.is_alive():
                 log.warning("file watcher stopped; restarting it")
-                observer = _observer(inst.tree.inbox, wake)
+                observer = _observer(inst.tree.inbox, wake, processor.closed)
             try:
                 report = processor.run_pass()
             except psycopg.OperationalError as exc:

@@ -1,14 +1,18 @@
 """VIDHOSP, RSS and FICHCOMP: lines that create or replace parts of dossiers (DESIGN.md §3).
 
-Each line is recognised (layout and version), checked field by field, and COPYed into a staging
-table; a file with any format error keeps nothing. The staged lines are then merged set-based:
-dossiers created in EN_COURS, lines of locked dossiers refused one by one (PARTIEL), the previous
-version of the replaced part kept as history.
+Each line is recognised (layout and version) and checked field by field. Good lines are applied
+in chunks: the chunk's dossiers are created (EN_COURS) or locked, lines of dossiers no longer
+EN_COURS are refused one by one (PARTIEL), the previous version of the replaced part is kept as
+history, and the lines are COPYed once into dossier_line. Memory stays flat in the file's size.
+A file with any format error keeps nothing: the engine rolls its savepoint back, and once such an
+error is seen the remaining lines are only checked, not written.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import queue
+import threading
 from dataclasses import dataclass
 from typing import Callable
 
@@ -29,17 +33,22 @@ class Part:
     exit: str | None
     subtype: Callable[[Layout, str], str]
     per_subtype: bool  # FICHCOMP replaces only the lines of its own type
-    single_line: bool  # one current line per dossier (VIDHOSP)
+    single_line: bool  # one current line per dossier (VIDHOSP): the file's last one wins
+    span_dates: bool  # the dossier's dates are the span of its lines (RSS), else the last line's
     touch: str
 
 
 PARTS = {
     "VIDHOSP": Part("VIDHOSP", "date_entree", "date_sortie", lambda lay, line: lay.part(line),
-                    False, True, sql.TOUCH_DOSSIERS_FROM_VIDHOSP),
-    "RSS": Part("RSS", "date_entree_um", "date_sortie_um", lambda lay, line: "", False, False,
+                    False, True, False, sql.TOUCH_DOSSIERS_FROM_VIDHOSP),
+    "RSS": Part("RSS", "date_entree_um", "date_sortie_um", lambda lay, line: "", False, False, True,
                 sql.TOUCH_DOSSIERS_FROM_RSS),
-    "FICHCOMP": Part("FICHCOMP", None, None, lambda lay, line: line[9:11], True, False, sql.TOUCH_DOSSIERS),
+    "FICHCOMP": Part("FICHCOMP", None, None, lambda lay, line: line[9:11], True, False, False, sql.TOUCH_DOSSIERS),
 }
+
+CHUNK_LINES = 20_000  # lines applied per round of statements: bounds memory, amortises round trips
+_ISO: dict[str, str | None] = {}
+_COPY_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\r": "\\r", "\n": "\\n"})
 
 
 class _Slices:
@@ -57,97 +66,209 @@ class _Slices:
         return found
 
 
-_ISO: dict[str, str] = {}
-_COPY_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\r": "\\r", "\n": "\\n"})
-_BATCH = 2000
-
-
-def _iso(text: str) -> str:
-    """JJMMAAAA (already checked) as COPY text for a date column; few distinct values: cached."""
-    found = _ISO.get(text)
-    if found is None:
-        found = "\\N" if not text.strip() else dt.date(int(text[4:8]), int(text[2:4]), int(text[0:2])).isoformat()
+def _iso(text: str) -> str | None:
+    """JJMMAAAA (already checked) as ISO text; few distinct values: cached."""
+    found = _ISO.get(text, "")
+    if found == "":
+        found = None if not text.strip() else dt.date(int(text[4:8]), int(text[2:4]), int(text[0:2])).isoformat()
         _ISO[text] = found
     return found
+
+
+def _pack(values) -> str:
+    """Values as one text for string_to_array(…, chr(31), ''): None as an empty element."""
+    return "\x1f".join("" if v is None else str(v) for v in values)
 
 
 def _copy_text(value: str) -> str:
     return value.translate(_COPY_ESCAPE) if ("\\" in value or "\t" in value or "\r" in value) else value
 
 
-def _stage(job: FileJob, part: Part) -> tuple[int, int]:
-    """Check every line and stage the good ones; returns (lines read, lines staged)."""
+# A checked line waiting to be applied: (line_no, nda, subtype, layout name, entry, exit, text).
+_Line = tuple
+
+
+class _Applier:
+    """Applies a file's good lines chunk by chunk, in the file's transaction. Refusals are kept
+    as (line_no, nda, state) for the caller: the applier may run on another thread."""
+
+    def __init__(self, job: FileJob, part: Part) -> None:
+        self.job, self.part = job, part
+        self.cause = dossiers.Cause(job.actor, job.file_id, None, job.name)
+        self.applied = 0
+        self.refusals: list[tuple[int, str, int]] = []
+
+    def apply(self, chunk: list[_Line]) -> None:
+        job, conn, finess = self.job, self.job.conn, self.job.config.finess
+        spans = self._spans(chunk)
+        ndas = list(spans)
+        args = {"finess": finess, "at": job.now, "nda": _pack(ndas),
+                "entry": _pack(spans[n][0] for n in ndas), "exit": _pack(spans[n][1] for n in ndas)}
+        ids = {nda: i for i, nda in conn.execute(sql.CREATE_DOSSIERS, args).fetchall()}
+        created = list(ids.values())
+        others = [n for n in ndas if n not in ids]
+        locked: dict[str, int] = {}
+        if others:
+            for i, nda, state in conn.execute(sql.LOCK_DOSSIERS, {"finess": finess, "nda": _pack(others)}):
+                if state == dossiers.EN_COURS:
+                    ids[nda] = i
+                else:
+                    locked[nda] = state
+            self._touch(chunk, [n for n in others if n in ids], ids, spans)
+        dossiers.record_created(conn, created, self.cause, job.now)
+        self._write(chunk, ids, locked)
+
+    def _spans(self, chunk: list[_Line]) -> dict[str, tuple[str | None, str | None]]:
+        """Per dossier of the chunk: (entry, exit) of its last line, or of all its lines (RSS)."""
+        spans: dict[str, tuple[str | None, str | None]] = {}
+        if not self.part.span_dates:
+            for ln in chunk:
+                spans[ln[1]] = (ln[4], ln[5])
+            return spans
+        for _, nda, _, _, entry, exit_, _ in chunk:
+            seen = spans.get(nda)
+            if seen is None:
+                spans[nda] = (entry, exit_)
+            else:  # ISO dates compare as text; None (blank) never wins
+                spans[nda] = (min(filter(None, (seen[0], entry)), default=None),
+                              max(filter(None, (seen[1], exit_)), default=None))
+        return spans
+
+    def _touch(self, chunk: list[_Line], existing: list[str], ids: dict[str, int], spans) -> None:
+        """Existing EN_COURS dossiers: previous lines of the part retired, dossier to validate."""
+        if not existing:
+            return
+        job, part = self.job, self.part
+        if part.per_subtype:
+            wanted = set(existing)
+            pairs = sorted({(ids[ln[1]], ln[2]) for ln in chunk if ln[1] in wanted})
+        else:
+            pairs = sorted((ids[n], "") for n in existing)
+        scope = "AND dl.subtype = k.subtype" if part.per_subtype else ""
+        job.conn.execute(sql.RETIRE_LINES.format(scope=scope), {
+            "at": job.now, "kind": part.kind, "file_id": job.file_id, "single": part.single_line,
+            "id": _pack(p[0] for p in pairs), "subtype": _pack(p[1] for p in pairs)})
+        job.conn.execute(part.touch, {"at": job.now, "id": _pack(ids[n] for n in existing),
+                                      "entry": _pack(spans[n][0] for n in existing),
+                                      "exit": _pack(spans[n][1] for n in existing)})
+
+    def _write(self, chunk: list[_Line], ids: dict[str, int], locked: dict[str, int]) -> None:
+        job, part = self.job, self.part
+        last = {ln[1]: ln[0] for ln in chunk} if part.single_line else None
+        tail = f"\t{job.file_id}\t"
+        rows = []
+        for line_no, nda, subtype, layout, _, _, text in chunk:
+            state = locked.get(nda)
+            if state is not None:
+                self.refusals.append((line_no, nda, state))
+                continue
+            current = "t" if last is None or last[nda] == line_no else "f"
+            rows.append(f"{ids[nda]}\t{part.kind}\t{subtype}\t{layout}\t{line_no}\t{_copy_text(text)}"
+                        f"{tail}{line_no}\t{current}\n")
+        self.applied += len(rows)
+        if rows:
+            with job.conn.cursor().copy(sql.COPY_LINES) as copy:
+                copy.write("".join(rows))
+
+
+class _Behind:
+    """Runs `apply` on a second thread, one chunk behind the reader: PostgreSQL creates dossiers
+    and stores lines while the next chunk is read and checked (measured: the two overlap
+    almost fully on two cores). At most two chunks wait, so memory stays bounded."""
+
+    def __init__(self, apply: Callable[[list[_Line]], None]) -> None:
+        self._apply = apply
+        self._queue: queue.Queue = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, name="fides-apply", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            if self.error is None:
+                try:
+                    self._apply(chunk)
+                except BaseException as exc:  # handed to the reader, which raises it
+                    self.error = exc
+
+    def put(self, chunk: list[_Line]) -> None:
+        if self.error is not None:
+            raise self.error
+        self._queue.put(chunk)
+
+    def close(self) -> None:
+        """Waits for every chunk to be applied (or dropped after an error), then raises it."""
+        self._queue.put(None)
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+
+
+def _read(job: FileJob, part: Part, behind: _Behind) -> int:
+    """Check every line; hand the good ones over by chunks while the file has no blocking error.
+    Returns the number of lines read."""
     finess = job.config.finess
     refs = job.context.get("codes")
-    read = staged = 0
-    job.conn.execute(sql.CREATE_STAGE)
-    rows: list[str] = []
-    with job.conn.cursor().copy(sql.COPY_STAGE) as copy:
-        for line_no, text in job.read_lines():
-            read += 1
-            try:
-                layout = detect(part.kind, text)
-            except LayoutError as exc:
-                job.findings.extend(_at(exc.findings, line_no))
+    findings = job.findings
+    read = 0
+    chunk: list[_Line] = []
+    for line_no, text in job.read_lines():
+        read += 1
+        try:
+            layout = detect(part.kind, text)
+        except LayoutError as exc:
+            findings.extend(_at(exc.findings, line_no))
+            continue
+        found = layout.check(text, refs, line_no)
+        if found:
+            findings.extend(found)
+            if any(f.blocking for f in found):
                 continue
-            findings = layout.check(text, refs, line_no)
-            job.findings.extend(findings)
-            if any(f.blocking for f in findings):
-                continue
-            if any(f.code == "FMT102" for f in findings):  # right-trimmed by an editor: store it whole
+            if any(f.code == "FMT102" for f in found):  # right-trimmed by an editor: store it whole
                 text = layout.render(layout.parse(text))
-            cut = _Slices.of(layout)
-            line_finess = text[cut["finess_epmsi"]].strip() if "finess_epmsi" in cut else job.name_finess
-            if line_finess != finess:
-                job.findings.add(Finding("FMT013", f"{line_finess or 'absent'} au lieu de {finess}", line_no,
-                                         cut["finess_epmsi"].start + 1 if "finess_epmsi" in cut else 0))
-                continue
-            nda = text[cut["num_admin_sejour"]].strip()
-            if not nda:
-                job.findings.add(Finding("FMT012", "", line_no, cut["num_admin_sejour"].start + 1))
-                continue
-            entry = _iso(text[cut[part.entry]]) if part.entry else "\\N"
-            exit_ = _iso(text[cut[part.exit]]) if part.exit else "\\N"
-            rows.append(f"{line_no}\t{finess}\t{_copy_text(nda)}\t{_copy_text(part.subtype(layout, text))}\t"
-                        f"{layout.name}\t{line_no}\t{entry}\t{exit_}\t{_copy_text(text)}\n")
-            staged += 1
-            if len(rows) >= _BATCH:
-                copy.write("".join(rows))
-                rows.clear()
-        if rows:
-            copy.write("".join(rows))
-    return read, staged
+        cut = _Slices.of(layout)
+        line_finess = text[cut["finess_epmsi"]].strip() if "finess_epmsi" in cut else job.name_finess
+        if line_finess != finess:
+            findings.add(Finding("FMT013", f"{line_finess or 'absent'} au lieu de {finess}", line_no,
+                                 cut["finess_epmsi"].start + 1 if "finess_epmsi" in cut else 0))
+            continue
+        nda = text[cut["num_admin_sejour"]].strip()
+        if not nda:
+            findings.add(Finding("FMT012", "", line_no, cut["num_admin_sejour"].start + 1))
+            continue
+        if findings.blocking:
+            continue  # the file will keep nothing: checking the rest is enough
+        chunk.append((line_no, nda, _copy_text(part.subtype(layout, text)), layout.name,
+                      _iso(text[cut[part.entry]]) if part.entry else None,
+                      _iso(text[cut[part.exit]]) if part.exit else None, text))
+        if len(chunk) >= CHUNK_LINES:
+            behind.put(chunk)
+            chunk = []
+    if chunk and not findings.blocking:
+        behind.put(chunk)
+    return read
 
 
 def _at(findings, line_no: int) -> list[Finding]:
     return [Finding(f.code, f.message, line_no, f.position) for f in findings]
 
 
-def _merge(job: FileJob, part: Part) -> int:
-    """Apply the staged lines; returns the number of lines refused (locked dossiers)."""
-    conn = job.conn
-    created = [r[0] for r in conn.execute(sql.CREATE_DOSSIERS, {"at": job.now}).fetchall()]
-    dossiers.record_created(conn, created, dossiers.Cause(job.actor, job.file_id, None, job.name), job.now)
-    conn.execute(sql.BIND_STAGE)
-    refused = conn.execute(sql.LOCKED_STAGE_LINES).fetchall()
-    for line_no, nda, state in refused:
-        job.findings.add(Finding("DOS001", f"dossier {nda} à l'état {dossiers.STATE_NAMES[state]}", line_no))
-    scope = "AND dl.subtype = s.subtype" if part.per_subtype else ""
-    conn.execute(sql.RETIRE_LINES.format(scope=scope), {"at": job.now, "kind": part.kind})
-    conn.execute(sql.INSERT_LINES, {"kind": part.kind, "file_id": job.file_id, "single": part.single_line})
-    conn.execute(part.touch, {"at": job.now})
-    return len(refused)
-
-
 def _handler(part: Part) -> Callable[[FileJob], Outcome]:
     def handle(job: FileJob) -> Outcome:
-        read, staged = _stage(job, part)
+        applier = _Applier(job, part)
+        behind = _Behind(applier.apply)
+        try:
+            read = _read(job, part, behind)
+        finally:
+            behind.close()  # the connection is the reader's again only once the thread is idle
         if read == 0:
             job.findings.add(Finding("FIC001"))
         if read == 0 or job.findings.blocking:
-            return Outcome("KO", read, 0, read)
-        refused = _merge(job, part)
-        return Outcome("PARTIEL" if refused else "OK", read, staged - refused, refused)
+            return Outcome("KO", read, 0, read)  # the engine rolls back what chunks were applied
+        for line_no, nda, state in applier.refusals:
+            job.findings.add(Finding("DOS001", f"dossier {nda} à l'état {dossiers.STATE_NAMES[state]}", line_no))
+        refused = len(applier.refusals)
+        return Outcome("PARTIEL" if refused else "OK", read, applier.applied, refused)
 
     return handle
 

@@ -552,6 +552,9 @@ class Layout:
         return rec
 
     def check(self, line: str, refs=None, line_no: int = 0) -> list[Finding]:
+        shape = self._exact.get((len(line), line[self._span[0] : self._span[1]]))
+        if shape is not None and shape.part == "complet" and shape.fast(line, refs):
+            return []  # the hot path: a known shape, nothing to say
         try:
             shape, full, short = self._resolve(line, line_no)
         except LayoutError as e:

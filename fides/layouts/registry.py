@@ -15,6 +15,7 @@ _lock = threading.Lock()
 _specs: dict[str, Spec] | None = None
 _compiled: dict[str, Layout] = {}
 _dispatch: dict[str, tuple] = {}
+_by_raw_key: dict[str, dict[str, Layout]] = {}  # flux -> raw key text -> its only layout
 
 
 def _index() -> dict[str, Spec]:
@@ -90,7 +91,11 @@ def detect(flux: str, line: str, *, line_no: int = 0) -> Layout:
     what is wrong; LayoutError (FMT001 / FMT011 unknown key, FMT002 length) when nothing fits."""
     start, length, table = _candidates(flux)
     if start is not None:
-        cands = table.get(line[start - 1 : start - 1 + length].rstrip(" "))
+        raw = line[start - 1 : start - 1 + length]
+        known = _by_raw_key.get(flux)
+        if known is not None and (lay := known.get(raw)) is not None:
+            return lay  # the hot path: one slice, one lookup per line
+        cands = table.get(raw.rstrip(" "))
         if not cands:
             any_layout = next(iter(table.values()))[0]
             raise LayoutError([_key_error(any_layout, line, line_no)])
@@ -100,6 +105,8 @@ def detect(flux: str, line: str, *, line_no: int = 0) -> Layout:
             keyed = [lay for lay in table if lay.spec.keys]
             raise LayoutError([_key_error(keyed[0], line, line_no)] if keyed else [])
     if len(cands) == 1 and cands[0].spec.keys:
+        if start is not None:
+            _by_raw_key.setdefault(flux, {})[raw] = cands[0]
         return cands[0]
     best = max(cands, key=lambda lay: (lay.fits(line), lay.spec.priority))
     if best.fits(line) == 0 and not best.spec.keys:

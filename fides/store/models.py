@@ -101,7 +101,7 @@ dossier = Table(
     Column("exit_date", Date),
     Column("last_code", Text),
     UniqueConstraint("finess", "nda"),
-    Index("ix_dossier_state", "state"),
+    Index("ix_dossier_valide", "id", postgresql_where=text("state = 1")),  # billing `*`; new dossiers skip it
     Index("ix_dossier_exit_date", "exit_date"),
     Index("ix_dossier_pending", "to_validate", postgresql_where=text("to_validate")),
 )
@@ -196,6 +196,7 @@ audit_event = Table(
     Column("prev_hash", Text, nullable=False),
     Column("hash", Text, nullable=False),
     Index("ix_audit_event_dossier_id", "dossier_id"),
+    Index("ix_audit_event_file_id", "file_id", postgresql_where=text("dossier_id IS NULL")),  # creation batches
 )
 
 audit_head = Table(

@@ -1,7 +1,7 @@
 """Every SQL statement of the integration path, named, in one place.
 
-Set-based on purpose: a file of a million lines is COPYed into a staging table and merged with a
-handful of statements, never one statement per line.
+Set-based on purpose: a file of a million lines is applied with a handful of statements per chunk
+of thousands of lines, never one statement per line.
 """
 
 # --- input files -----------------------------------------------------------------------------
@@ -57,85 +57,69 @@ TRY_CLAIM = "SELECT pg_try_advisory_lock(hashtext('fides-file'), hashtext(%s))"
 RELEASE_CLAIM = "SELECT pg_advisory_unlock(hashtext('fides-file'), hashtext(%s))"
 
 # --- dossier lines (VIDHOSP, RSS, FICHCOMP) ------------------------------------------------------
+# A file is applied in chunks of a few thousand lines, each with a fixed number of statements:
+# the chunk's dossiers are created or locked, then its lines are COPYed once, straight into
+# dossier_line (no staging table: every line is written once). A chunk's values are passed as one
+# text each, joined by the unit separator (chr 31, which no checked field contains; an empty
+# element is NULL): splitting in the server costs far less than adapting a list per element.
 
-CREATE_STAGE = """
-CREATE TEMP TABLE stage_line (
-    line_no integer NOT NULL, finess text NOT NULL, nda text NOT NULL, subtype text NOT NULL,
-    layout text NOT NULL, seq integer NOT NULL, entry_date date, exit_date date, line text NOT NULL,
-    dossier_id bigint, locked boolean
-) ON COMMIT DROP
-"""
-
-COPY_STAGE = """
-COPY stage_line (line_no, finess, nda, subtype, layout, seq, entry_date, exit_date, line) FROM STDIN
-"""
-
-# New dossiers are created in EN_COURS (state 0 by default), already up to date: their
-# last_flow_at is the file's time, which the TOUCH statements below use to skip them.
+# New dossiers start in EN_COURS (state 0 by default), already touched by this file.
 CREATE_DOSSIERS = """
 INSERT INTO dossier (finess, nda, entry_date, exit_date, last_flow_at)
-SELECT DISTINCT ON (finess, nda) finess, nda, entry_date, exit_date, %(at)s FROM stage_line
-ORDER BY finess, nda, line_no DESC
+SELECT %(finess)s, k.nda, k.entry_date, k.exit_date, %(at)s
+FROM unnest(string_to_array(%(nda)s, chr(31)), string_to_array(%(entry)s, chr(31), '')::date[],
+            string_to_array(%(exit)s, chr(31), '')::date[]) AS k(nda, entry_date, exit_date)
 ON CONFLICT (finess, nda) DO NOTHING
-RETURNING id
+RETURNING id, nda
 """
 
-# Lock the touched dossiers in id order (no deadlock between processes), learn their state and
-# bind the staged lines to them, in one pass.
-BIND_STAGE = """
-WITH locked AS (
-    SELECT d.id, d.finess, d.nda, d.state FROM dossier d
-    JOIN (SELECT DISTINCT finess, nda FROM stage_line) k USING (finess, nda)
-    ORDER BY d.id FOR UPDATE OF d
-)
-UPDATE stage_line s SET dossier_id = l.id, locked = (l.state <> 0)
-FROM locked l WHERE l.finess = s.finess AND l.nda = s.nda
+# The chunk's other dossiers, locked in id order (no deadlock between processes); a dossier not
+# EN_COURS refuses its lines.
+LOCK_DOSSIERS = """
+SELECT id, nda, state FROM dossier WHERE finess = %(finess)s AND nda = ANY(string_to_array(%(nda)s, chr(31)))
+ORDER BY id FOR UPDATE
 """
 
-LOCKED_STAGE_LINES = """
-SELECT s.line_no, s.nda, d.state FROM stage_line s JOIN dossier d ON d.id = s.dossier_id
-WHERE s.locked ORDER BY s.line_no
-"""
-
-# {scope} is "" (whole kind replaced) or "AND dl.subtype = s.subtype" (FICHCOMP: per type).
+# The previous current lines of the same part. {scope} is "" (the whole kind is replaced) or
+# "AND dl.subtype = k.subtype" (FICHCOMP: one type de prestation). Lines of this same file stay
+# current (an RSS's RUMs may span two chunks), except for single-line kinds where the last wins.
 RETIRE_LINES = """
 UPDATE dossier_line dl SET current = false, replaced_at = %(at)s
-FROM (SELECT DISTINCT dossier_id, subtype FROM stage_line WHERE NOT locked) s
-WHERE dl.dossier_id = s.dossier_id AND dl.kind = %(kind)s AND dl.current {scope}
+FROM unnest(string_to_array(%(id)s, chr(31))::bigint[], string_to_array(%(subtype)s, chr(31), '')) AS k(dossier_id, subtype)
+WHERE dl.dossier_id = k.dossier_id AND dl.kind = %(kind)s AND dl.current {scope}
+  AND (dl.file_id <> %(file_id)s OR %(single)s)
 """
 
-# Within one file the last line of a dossier wins for single-line kinds (VIDHOSP).
-INSERT_LINES = """
-INSERT INTO dossier_line (dossier_id, kind, subtype, layout, seq, line, file_id, line_no, current)
-SELECT s.dossier_id, %(kind)s, s.subtype, s.layout, s.seq, s.line, %(file_id)s, s.line_no,
-       CASE WHEN %(single)s THEN s.line_no = max(s.line_no) OVER (PARTITION BY s.dossier_id) ELSE true END
-FROM stage_line s WHERE NOT s.locked
+COPY_LINES = """
+COPY dossier_line (dossier_id, kind, subtype, layout, seq, line, file_id, line_no, current) FROM STDIN
+"""
+
+# Existing dossiers the chunk touched: to validate again. VIDHOSP gives the stay's dates;
+# FICHCOMP none; RSS its RUMs' span, only while no VIDHOSP line gives the stay's own dates (and
+# widened, not replaced, when an earlier chunk of this file already set them).
+TOUCH_DOSSIERS = """
+UPDATE dossier d SET to_validate = true, last_flow_at = %(at)s
+FROM unnest(string_to_array(%(id)s, chr(31))::bigint[]) AS k(id) WHERE d.id = k.id
 """
 
 TOUCH_DOSSIERS_FROM_VIDHOSP = """
-UPDATE dossier d SET to_validate = true, last_flow_at = %(at)s,
-       entry_date = s.entry_date, exit_date = s.exit_date
-FROM (SELECT DISTINCT ON (dossier_id) dossier_id, entry_date, exit_date FROM stage_line
-      WHERE NOT locked ORDER BY dossier_id, line_no DESC) s
-WHERE d.id = s.dossier_id AND d.last_flow_at <> %(at)s
+UPDATE dossier d SET to_validate = true, last_flow_at = %(at)s, entry_date = k.entry_date, exit_date = k.exit_date
+FROM unnest(string_to_array(%(id)s, chr(31))::bigint[], string_to_array(%(entry)s, chr(31), '')::date[],
+            string_to_array(%(exit)s, chr(31), '')::date[]) AS k(id, entry_date, exit_date)
+WHERE d.id = k.id
 """
 
-# RSS dates only fill in while no VIDHOSP gives the stay's own dates.
 TOUCH_DOSSIERS_FROM_RSS = """
 UPDATE dossier d SET to_validate = true, last_flow_at = %(at)s,
-       entry_date = CASE WHEN v.dossier_id IS NULL THEN s.entry_date ELSE d.entry_date END,
-       exit_date = CASE WHEN v.dossier_id IS NULL THEN s.exit_date ELSE d.exit_date END
-FROM (SELECT dossier_id, min(entry_date) AS entry_date, max(exit_date) AS exit_date
-      FROM stage_line WHERE NOT locked GROUP BY dossier_id) s
-LEFT JOIN (SELECT DISTINCT dossier_id FROM dossier_line WHERE kind = 'VIDHOSP' AND current) v
-       ON v.dossier_id = s.dossier_id
-WHERE d.id = s.dossier_id AND d.last_flow_at <> %(at)s
-"""
-
-TOUCH_DOSSIERS = """
-UPDATE dossier d SET to_validate = true, last_flow_at = %(at)s
-FROM (SELECT DISTINCT dossier_id FROM stage_line WHERE NOT locked) s
-WHERE d.id = s.dossier_id AND d.last_flow_at <> %(at)s
+       entry_date = CASE WHEN v.has THEN d.entry_date WHEN d.last_flow_at = %(at)s
+                         THEN least(d.entry_date, k.entry_date) ELSE k.entry_date END,
+       exit_date = CASE WHEN v.has THEN d.exit_date WHEN d.last_flow_at = %(at)s
+                        THEN greatest(d.exit_date, k.exit_date) ELSE k.exit_date END
+FROM unnest(string_to_array(%(id)s, chr(31))::bigint[], string_to_array(%(entry)s, chr(31), '')::date[],
+            string_to_array(%(exit)s, chr(31), '')::date[]) AS k(id, entry_date, exit_date)
+CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM dossier_line l WHERE l.dossier_id = k.id
+                                   AND l.kind = 'VIDHOSP' AND l.current) AS has) v
+WHERE d.id = k.id
 """
 
 # --- UM referential (IUM) ----------------------------------------------------------------------

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import psycopg
 
-from fides.dossiers import STATE_NAMES
+from fides.dossiers import STATE_NAMES, created_in
 from fides.web import queries as q
 from fides.web.privacy import mask_nir, scrub
 
@@ -227,8 +227,9 @@ def dossier(conn: psycopg.Connection, finess: str, nda: str) -> dict | None:
     result["historique"] = [
         {"n": eid, "le": at, "acteur": actor, "evenement": event, "de": state_name(f), "vers": state_name(t),
          "detail": scrub(detail), "fichier_id": fid, "fichier": fname, "ligne": line_no}
-        for eid, at, actor, event, f, t, detail, fid, fname, line_no
-        in conn.execute(q.DOSSIER_HISTORY, {"id": dossier_id})]
+        for eid, at, actor, event, f, t, detail, fid, fname, line_no, batch
+        in conn.execute(q.DOSSIER_HISTORY, {"id": dossier_id})
+        if not batch or created_in(detail, dossier_id)]
     return result
 
 

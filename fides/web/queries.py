@@ -171,10 +171,18 @@ LEFT JOIN titre t ON t.id = r.titre_id
 WHERE r.dossier_id = %(id)s ORDER BY r.at, r.id
 """
 
+# A dossier's creation is one event per batch of the file that created it (dossier_id NULL, the
+# ids in its detail: fides.dossiers.created_in picks the right batch).
 DOSSIER_HISTORY = """
-SELECT e.id, e.at, e.actor, e.event, e.from_state, e.to_state, e.detail, f.id, f.name, e.line_no
+SELECT e.id, e.at, e.actor, e.event, e.from_state, e.to_state, e.detail, f.id, f.name, e.line_no, false
 FROM audit_event e LEFT JOIN flux_file f ON f.id = e.file_id
-WHERE e.dossier_id = %(id)s ORDER BY e.id
+WHERE e.dossier_id = %(id)s
+UNION ALL
+SELECT e.id, e.at, e.actor, e.event, e.from_state, e.to_state, e.detail, f.id, f.name, e.line_no, true
+FROM audit_event e JOIN flux_file f ON f.id = e.file_id
+WHERE e.dossier_id IS NULL AND e.event = 'creation'
+  AND e.file_id = (SELECT min(file_id) FROM dossier_line WHERE dossier_id = %(id)s)
+ORDER BY 1
 """
 
 

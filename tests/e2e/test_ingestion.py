@@ -99,7 +99,11 @@ def test_audit_records_files_and_creations(site):
     site.drop_lines(flow_name("VIDHOSP", 1), VIDHOSP)
     site.process()
     events = site.query("SELECT event, count(*) FROM audit_event GROUP BY event ORDER BY event")
-    assert events == [("creation", 4), ("fichier_integre", 1)]
+    assert events == [("creation", 1), ("fichier_integre", 1)]  # one creation event per chunk
+    ids = [r[0] for r in site.query("SELECT id FROM dossier ORDER BY id")]
+    detail, file_id, to_state = site.query("SELECT detail, file_id, to_state FROM audit_event WHERE event = 'creation'")[0]
+    assert (file_id, to_state) == (site.query("SELECT id FROM flux_file")[0][0], 0)
+    assert detail == f"4 dossiers : {ids[0]}-{ids[-1]}" and ids[-1] - ids[0] == 3
     out = site.fides("audit", "verify")
     assert "intègre" in out.stdout
 

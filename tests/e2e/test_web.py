@@ -284,7 +284,10 @@ def test_dossier_state_by_number(scenario):
         "SELECT d.state, t.numero FROM dossier d JOIN titre t ON t.dossier_id = d.id WHERE d.nda = %s", "2025000202")[0]
     assert (d["etat_code"], d["etat"], d["titre"]) == (state, "REJETE", titre) == (3, "REJETE", 2)
     assert [r["codes"] for r in d["retours"]] == ["A0101"]
-    assert [h["evenement"] for h in d["historique"]][-1] == "rejet_noemie"
+    events = [h["evenement"] for h in d["historique"]]
+    assert events[0] == "creation" and events.count("creation") == 1 and events[-1] == "rejet_noemie"
+    created = d["historique"][0]
+    assert created["vers"] == "EN_COURS" and created["fichier"].startswith("VIDHOSP")
     assert d["identite"]["nir"].startswith("•") and len(d["identite"]["nir"].lstrip("•")) == 4
     listing = scenario.json("/api/dossiers?etat=REJETE")
     assert sorted(i["nda"] for i in listing["items"]) == list(REJECTED) and listing["total"] == 2

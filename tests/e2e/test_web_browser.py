@@ -208,7 +208,7 @@ def test_from_a_reject_to_its_dossier_then_managereject(page, scenario):
     content = page.content()
     assert not [n for n in full_nirs(scenario) if n in content]
     history = cell_texts(page, "#historique")
-    assert [h[2] for h in history] == [e for (e,) in scenario.query(
+    assert [h[2] for h in history] == ["creation"] + [e for (e,) in scenario.query(
         "SELECT e.event FROM audit_event e JOIN dossier d ON d.id = e.dossier_id WHERE d.nda = '2025000202' ORDER BY e.id")]
     # MANAGEREJECT A: a confirmation, then the state machine
     page.fill("input[name=motif]", "droits à vérifier")

@@ -27,3 +27,9 @@ def test_locked_states_cannot_be_validated_again():
 
 def test_paid_dossier_cannot_be_rejected():
     assert d.target("rejet_noemie", d.PAYE) is None
+
+
+def test_creation_events_name_their_dossiers_as_ranges():
+    detail = f"6 dossiers : {d.id_ranges([12, 3, 1, 2, 5, 6])}"
+    assert detail == "6 dossiers : 1-3,5-6,12"
+    assert [i for i in range(15) if d.created_in(detail, i)] == [1, 2, 3, 5, 6, 12]

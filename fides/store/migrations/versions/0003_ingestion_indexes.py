@@ -1,0 +1,29 @@
+"""ingestion indexes: dossiers found by state only when VALIDE; creation events found by file
+
+A new dossier (EN_COURS) no longer enters a state index: only VALIDE ones are looked up by state
+(billing `*`), and each index on `dossier` costs about 1 µs per created dossier. Creation is audited
+once per batch (dossier_id NULL), found through the file that created the dossier.
+
+Revision ID: 0003
+Revises: 0002
+"""
+
+from alembic import op
+import sqlalchemy as sa
+
+revision = '0003'
+down_revision = '0002'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.drop_index('ix_dossier_state', table_name='dossier')
+    op.create_index('ix_dossier_valide', 'dossier', ['id'], postgresql_where=sa.text('state = 1'))
+    op.create_index('ix_audit_event_file_id', 'audit_event', ['file_id'], postgresql_where=sa.text('dossier_id IS NULL'))
+
+
+def downgrade() -> None:
+    op.drop_index('ix_audit_event_file_id', table_name='audit_event')
+    op.drop_index('ix_dossier_valide', table_name='dossier')
+    op.create_index('ix_dossier_state', 'dossier', ['state'])
