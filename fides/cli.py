@@ -133,7 +133,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def _db_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", choices=["upgrade"])
+    p.add_argument("action", choices=["upgrade"], help="upgrade : appliquer les migrations du schéma jusqu'à la dernière")
     _root_arg(p)
 
 
@@ -149,7 +149,8 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def _ref_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", choices=["load"])
+    p.add_argument("action", choices=["load"],
+                   help="load : charger les tables de referentials/ (seules les tables modifiées sont remplacées)")
     _root_arg(p)
 
 
@@ -246,7 +247,7 @@ def _progress():
 
 
 def _audit_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", choices=["verify"])
+    p.add_argument("action", choices=["verify"], help="verify : vérifier le chaînage de tout le journal d'audit")
     _root_arg(p)
 
 
@@ -462,7 +463,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="journal détaillé")
     parser.add_argument("--log-json", action="store_true", help="journal en JSON, un objet par ligne (FIDES_LOG_JSON=1)")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMANDE")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMANDE",
+                                help="`fides COMMANDE --help` décrit chaque commande")
     for name, (fn, help_text, arguments) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         arguments(p)

@@ -84,8 +84,10 @@ def _safe_next(path: str | None) -> str:
 
 
 class WebApp:
-    def __init__(self, *, finess: str, pool: Pool, auth: Auth, clock=now_utc, secure_cookie: bool = False):
+    def __init__(self, *, finess: str, pool: Pool, auth: Auth, clock=now_utc, secure_cookie: bool = False,
+                 schedule: tuple = ()):
         self.finess = finess
+        self.schedule = tuple(schedule)
         self.pool = pool
         self.auth = auth
         self.clock = clock
@@ -150,7 +152,7 @@ class WebApp:
 
     def _ctx(self, req: Request, user: str | None) -> Ctx:
         cookie = req.cookies.get(COOKIE, "")
-        return Ctx(self.finess, user, self.auth.csrf(cookie) if cookie else "", self.pool, self.clock)
+        return Ctx(self.finess, user, self.auth.csrf(cookie) if cookie else "", self.pool, self.clock, self.schedule)
 
     def _cookie(self, value: str, max_age: int) -> tuple[str, str]:
         secure = "; Secure" if self.secure_cookie else ""

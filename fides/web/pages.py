@@ -35,6 +35,7 @@ class Ctx:
     csrf: str
     pool: object
     now: object  # () -> aware datetime
+    schedule: tuple = ()  # fides.engine.scheduler.Job: what `fides run` runs with this configuration
 
     def page(self, title: str, body, active: str, status: int = 200) -> Response:
         return html(frame(title, Markup(body), user=self.user, active=active, finess=self.finess, csrf=self.csrf),
@@ -547,8 +548,17 @@ def jobs(ctx: Ctx, req) -> Response:
         result = data.jobs(conn, page, 100)
     rows = [[j["tache"], j["periode"], j["par"], fmt_dt(j["debut"]), fmt_dt(j["fin"]) or "en cours",
              j["resultat"] or ""] for j in result.items]
-    body = [tag("p", "Les tâches planifiées (facturation, EXTRACTEPMSI mensuel, contrôle des référentiels, "
-                     "rétention) tournent dans « fides run », une seule fois par période pour tous les serveurs."),
+    # next times in local wall-clock time, as the [schedule] settings are written
+    at = ctx.now().astimezone().replace(tzinfo=None)
+    planned = [[job.label, tag("code", job.name), job.calendar.describe(),
+                f"{job.calendar.next_after(at):%d/%m/%Y %H:%M}"] for job in ctx.schedule]
+    body = [tag("p", "Les tâches planifiées (génération B2, EXTRACTEPMSI mensuel, balayage de validation, "
+                     "rétention) tournent dans « fides run », une seule fois par période pour tous les serveurs, "
+                     "selon la section [schedule] de fides.toml."),
+            tag("h2", "Planification"),
+            table(["Tâche", "Code", "Quand", "Prochaine exécution"], planned,
+                  empty="Aucune tâche planifiée : toutes sont désactivées dans [schedule].", id_="planification"),
+            tag("h2", "Exécutions"),
             table(["Tâche", "Période", "Serveur", "Début", "Fin", "Résultat"], rows,
                   empty="Aucune tâche planifiée n'a encore tourné.", id_="taches"),
             pager(result, "/taches", {})]

@@ -86,8 +86,8 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def make_app(finess: str, url: str, token: str, pool_size: int = 4) -> WebApp:
-    return WebApp(finess=finess, pool=Pool(url, pool_size), auth=Auth(token))
+def make_app(finess: str, url: str, token: str, pool_size: int = 4, schedule: tuple = ()) -> WebApp:
+    return WebApp(finess=finess, pool=Pool(url, pool_size), auth=Auth(token), schedule=schedule)
 
 
 def start(config, url: str, *, host: str | None = None, port: int | None = None, token: str | None = None) -> Running:
@@ -95,7 +95,10 @@ def start(config, url: str, *, host: str | None = None, port: int | None = None,
     host = host or config["web.host"]
     port = config["web.port"] if port is None else port
     token, generated = resolve_token(token, config["web.token"])
-    app = make_app(config.finess, url, token)
+    from fides.engine.scheduler import jobs_from
+
+    # `fides web` alone shows the same plan: it reads the fides.toml that `fides run` reads
+    app = make_app(config.finess, url, token, schedule=tuple(jobs_from(config)))
     httpd = _Server((host, port), _Handler)
     httpd.set_app(app)
     if not is_loopback(host):

@@ -20,6 +20,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from decimal import Decimal
+from html import unescape as html_unescape
 from pathlib import Path
 
 import psycopg
@@ -346,6 +347,34 @@ def test_referentials_in_force(scenario):
     assert {t["table"]: t["lignes"] for t in refs["tables"]} == dict(
         scenario.query("SELECT table_name, rows FROM referential_load"))
     assert len(refs["unites_medicales"]) == scenario.one("SELECT count(*) FROM unite_medicale WHERE current") == 11
+
+
+def test_scheduled_jobs_page_shows_the_plan_of_the_configuration(scenario):
+    """/taches shows what `fides run` will run with this fides.toml ([schedule] defaults: monthly
+    extract at 02:00, validation every 60 min, retention at 03:30, no scheduled billing), with the
+    next time of each, beside the runs recorded in job_run."""
+    import datetime as dt
+
+    from fides import config as config_mod
+    from fides.engine.scheduler import jobs_from
+
+    status, _, body = scenario.get("/taches")
+    assert status == 200
+    text = body.decode()
+    plan = re.search(r'<table id="planification">(.*?)</table>', text, re.S)
+    assert plan, "no planning table"
+    rows = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", plan.group(1))]
+    rows = [r for r in rows if r]  # the header row has th cells
+    jobs = jobs_from(config_mod.load(scenario.root))
+    assert [re.sub(r"<[^>]+>", "", r[1]) for r in rows] == [j.name for j in jobs] == [
+        "extract_epmsi", "validation", "retention"]
+    at = dt.datetime.now()
+    for row, job in zip(rows, jobs):
+        assert html_unescape(row[2]) == job.calendar.describe()
+        shown = dt.datetime.strptime(row[3], "%d/%m/%Y %H:%M")
+        # the next time is in the future, and no later than the job's own period allows
+        assert at - dt.timedelta(minutes=1) <= shown <= at + dt.timedelta(days=32), (job.name, shown)
+    assert "billing" not in [re.sub(r"<[^>]+>", "", r[1]) for r in rows]
 
 
 def test_no_whole_nir_in_any_page_or_answer(scenario):

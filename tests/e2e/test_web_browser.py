@@ -171,6 +171,9 @@ def test_every_page_of_the_menu_opens(page, scenario):
     page.click("header nav >> text=Référentiels")
     assert len(cell_texts(page, "#referentiels")) == scenario.one("SELECT count(*) FROM referential_load")
     assert len(cell_texts(page, "#unites-medicales")) == 11
+    # scheduled jobs: the plan of the scenario's fides.toml ([schedule] defaults, no scheduled billing)
+    page.click("header nav >> text=Tâches planifiées")
+    assert [r[1] for r in cell_texts(page, "#planification")] == ["extract_epmsi", "validation", "retention"]
 
 
 def test_a_rejected_file_shows_its_errors_and_its_arl(page, scenario):
