@@ -215,25 +215,35 @@ def cmd_bill(args: argparse.Namespace) -> int:
 
 
 def _bench_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--sizes", default="10000,100000", help="tailles en dossiers (une ligne VIDHOSP, 1 à 3 RUM chacun), séparées par des virgules")
+    from fides.bench import STAGES
+
+    p.add_argument("--sizes", default="10000,100000",
+                   help="tailles en dossiers (une ligne VIDHOSP, 1 à 3 RUM chacun), séparées par des virgules ; "
+                        "la courbe complète : 10000,100000,1000000")
+    p.add_argument("--stages", default=",".join(STAGES),
+                   help=f"étapes mesurées après l'intégration, parmi {', '.join(STAGES)}")
+    p.add_argument("--drops", type=int, default=100, help="dépôts d'un fichier d'une ligne pour mesurer la latence")
     p.add_argument("--seed", type=int, default=20250303, help="graine des flux synthétiques")
     p.add_argument("--keep", type=Path, help="garder les flux et la base dans ce répertoire")
 
 
-@command("bench", "mesurer chaque étape sur des flux synthétiques (débits, mémoire, plancher COPY)", _bench_args)
+@command("bench", "mesurer chaque étape sur des flux synthétiques (débits, mémoire, plancher COPY, latence)", _bench_args)
 def cmd_bench(args: argparse.Namespace) -> int:
+    from fides.bench import STAGES
     from fides.bench.run import render, run
 
     logging.getLogger("fides").setLevel(logging.WARNING)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    stages = tuple(s.strip() for s in args.stages.split(",") if s.strip())
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown:
+        print(f"fides bench : étape inconnue {', '.join(unknown)} (connues : {', '.join(STAGES)})", file=sys.stderr)
+        return EXIT_USAGE
     server = os.environ.get("FIDES_DATABASE_URL")
     with _progress() as progress:
-        task = progress.add_task("banc d'essai", total=len(sizes))
-        measures = []
-        for size in sizes:
-            progress.update(task, description=f"banc d'essai : {size} dossiers")
-            measures += run([size], args.seed, server, args.keep)
-            progress.advance(task)
+        task = progress.add_task("banc d'essai", total=len(sizes) + ("latence" in stages))
+        measures = run(sizes, args.seed, server, args.keep, stages, args.drops,
+                       done=lambda what: progress.update(task, advance=1, description=f"banc d'essai : {what} mesuré"))
     print(render(measures))
     return EXIT_OK
 

@@ -27,10 +27,9 @@ from queue import Empty
 
 import psycopg
 
-from fides.bench import synthetic
+from fides.bench import STAGES, synthetic
 
 FLOWS = ("VIDHOSP", "RSS", "FICHCOMP")
-STAGES = ("ingestion", "validation", "facturation", "retours", "latence")
 _SUBTYPE = {"VIDHOSP": "complet", "RSS": "", "FICHCOMP": "06"}
 _LAYOUT = {"VIDHOSP": "vidhosp_V015", "RSS": "rss_grp_122", "FICHCOMP": "fichcomp_med"}
 FLOOR = "plancher COPY "
@@ -258,7 +257,8 @@ def measure(size: int, server_url: str, work: Path, seed: int, stages: tuple[str
 
 
 def run(sizes: list[int], seed: int, server_url: str | None, keep: Path | None = None,
-        stages: tuple[str, ...] = STAGES, drops: int = 100) -> list[Measure]:
+        stages: tuple[str, ...] = STAGES, drops: int = 100, done=lambda what: None) -> list[Measure]:
+    """Every size, then the latency; `done(what)` is called after each (progress bars)."""
     from fides.store.db import embedded_url, stop_embedded
 
     work = keep or Path(tempfile.mkdtemp(prefix="fides-bench-"))
@@ -266,10 +266,12 @@ def run(sizes: list[int], seed: int, server_url: str | None, keep: Path | None =
     out = []
     for size in sizes:
         out += measure(size, url, work, seed, stages)
+        done(f"{size} dossiers")
     if "latence" in stages and drops:
         waits, peak = _in_child(_latency, work / "root-latence", _database(url), drops)
         out.append(Measure("latence 1 ligne (médiane)", drops, 1, statistics.median(waits), 0, peak, "s"))
         out.append(Measure("latence 1 ligne (max)", drops, 1, max(waits), 0, 0, "s"))
+        done("latence")
     if keep is None:
         if not server_url:
             stop_embedded(work / "pgdata")

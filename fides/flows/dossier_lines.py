@@ -51,19 +51,20 @@ _ISO: dict[str, str | None] = {}
 _COPY_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\r": "\\r", "\n": "\\n"})
 
 
-class _Slices:
-    """Positions of the few fields the merge needs, per layout (cached)."""
+@dataclass(frozen=True)
+class _Keys:
+    """Where, in a line of one layout, are the few fields the merge needs (0-based slices)."""
 
-    _cache: dict[str, dict[str, slice]] = {}
+    finess: slice | None
+    nda: slice
+    entry: slice | None
+    exit: slice | None
 
     @classmethod
-    def of(cls, layout: Layout) -> dict[str, slice]:
-        found = cls._cache.get(layout.name)
-        if found is None:
-            found = {f.name: slice(f.start - 1, f.start - 1 + f.length) for f in layout.fields
-                     if getattr(f, "zone", None) in (None, "", "FIXED")}
-            cls._cache[layout.name] = found
-        return found
+    def of(cls, layout: Layout, part: Part) -> "_Keys":
+        at = {f.name: slice(f.start - 1, f.start - 1 + f.length) for f in layout.fields if f.zone is None}
+        return cls(at.get("finess_epmsi"), at["num_admin_sejour"], at[part.entry] if part.entry else None,
+                   at[part.exit] if part.exit else None)
 
 
 def _iso(text: str) -> str | None:
@@ -99,24 +100,39 @@ class _Applier:
         self.refusals: list[tuple[int, str, int]] = []
 
     def apply(self, chunk: list[_Line]) -> None:
-        job, conn, finess = self.job, self.job.conn, self.job.config.finess
+        job, conn = self.job, self.job.conn
         spans = self._spans(chunk)
-        ndas = list(spans)
-        args = {"finess": finess, "at": job.now, "nda": _pack(ndas),
-                "entry": _pack(spans[n][0] for n in ndas), "exit": _pack(spans[n][1] for n in ndas)}
-        ids = {nda: i for i, nda in conn.execute(sql.CREATE_DOSSIERS, args).fetchall()}
-        created = list(ids.values())
-        others = [n for n in ndas if n not in ids]
+        ids: dict[str, int] = {}
         locked: dict[str, int] = {}
-        if others:
-            for i, nda, state in conn.execute(sql.LOCK_DOSSIERS, {"finess": finess, "nda": _pack(others)}):
-                if state == dossiers.EN_COURS:
-                    ids[nda] = i
-                else:
-                    locked[nda] = state
-            self._touch(chunk, [n for n in others if n in ids], ids, spans)
-        dossiers.record_created(conn, created, self.cause, job.now)
+        # Existing dossiers first (an index lookup each), then the missing ones created: cheaper
+        # than an insert with ON CONFLICT for all when most exist (RSS after VIDHOSP, a resend).
+        existing = self._lock(list(spans), ids, locked)
+        missing = [n for n in spans if n not in ids and n not in locked]
+        created: dict[str, int] = {}
+        if missing:
+            created = {nda: i for i, nda in conn.execute(sql.CREATE_DOSSIERS, {
+                "finess": job.config.finess, "at": job.now, "nda": _pack(missing),
+                "entry": _pack(spans[n][0] for n in missing), "exit": _pack(spans[n][1] for n in missing)})}
+            ids.update(created)
+            raced = [n for n in missing if n not in created]  # created meanwhile by another process
+            if raced:
+                existing += self._lock(raced, ids, locked)
+        self._touch(chunk, existing, ids, spans)
+        dossiers.record_created(conn, list(created.values()), self.cause, job.now)
         self._write(chunk, ids, locked)
+
+    def _lock(self, ndas: list[str], ids: dict[str, int], locked: dict[str, int]) -> list[str]:
+        """Locks the existing dossiers among `ndas`: EN_COURS ones go to `ids` (and are returned),
+        the others to `locked` with their state."""
+        open_ = []
+        rows = self.job.conn.execute(sql.LOCK_DOSSIERS, {"finess": self.job.config.finess, "nda": _pack(ndas)})
+        for i, nda, state in rows:
+            if state == dossiers.EN_COURS:
+                ids[nda] = i
+                open_.append(nda)
+            else:
+                locked[nda] = state
+        return open_
 
     def _spans(self, chunk: list[_Line]) -> dict[str, tuple[str | None, str | None]]:
         """Per dossier of the chunk: (entry, exit) of its last line, or of all its lines (RSS)."""
@@ -210,6 +226,7 @@ def _read(job: FileJob, part: Part, behind: _Behind) -> int:
     finess = job.config.finess
     refs = job.context.get("codes")
     findings = job.findings
+    keys_of: dict[Layout, _Keys] = {}
     read = 0
     chunk: list[_Line] = []
     for line_no, text in job.read_lines():
@@ -226,21 +243,21 @@ def _read(job: FileJob, part: Part, behind: _Behind) -> int:
                 continue
             if any(f.code == "FMT102" for f in found):  # right-trimmed by an editor: store it whole
                 text = layout.render(layout.parse(text))
-        cut = _Slices.of(layout)
-        line_finess = text[cut["finess_epmsi"]].strip() if "finess_epmsi" in cut else job.name_finess
+        keys = keys_of.get(layout) or keys_of.setdefault(layout, _Keys.of(layout, part))
+        line_finess = text[keys.finess].strip() if keys.finess else job.name_finess
         if line_finess != finess:
             findings.add(Finding("FMT013", f"{line_finess or 'absent'} au lieu de {finess}", line_no,
-                                 cut["finess_epmsi"].start + 1 if "finess_epmsi" in cut else 0))
+                                 keys.finess.start + 1 if keys.finess else 0))
             continue
-        nda = text[cut["num_admin_sejour"]].strip()
+        nda = text[keys.nda].strip()
         if not nda:
-            findings.add(Finding("FMT012", "", line_no, cut["num_admin_sejour"].start + 1))
+            findings.add(Finding("FMT012", "", line_no, keys.nda.start + 1))
             continue
         if findings.blocking:
             continue  # the file will keep nothing: checking the rest is enough
         chunk.append((line_no, nda, _copy_text(part.subtype(layout, text)), layout.name,
-                      _iso(text[cut[part.entry]]) if part.entry else None,
-                      _iso(text[cut[part.exit]]) if part.exit else None, text))
+                      _iso(text[keys.entry]) if keys.entry else None,
+                      _iso(text[keys.exit]) if keys.exit else None, text))
         if len(chunk) >= CHUNK_LINES:
             behind.put(chunk)
             chunk = []
@@ -255,6 +272,7 @@ def _at(findings, line_no: int) -> list[Finding]:
 
 def _handler(part: Part) -> Callable[[FileJob], Outcome]:
     def handle(job: FileJob) -> Outcome:
+        job.conn.execute(sql.PLAN_BY_INDEX)  # until the file's savepoint ends
         applier = _Applier(job, part)
         behind = _Behind(applier.apply)
         try:

@@ -104,6 +104,7 @@ dossier = Table(
     Index("ix_dossier_valide", "id", postgresql_where=text("state = 1")),  # billing `*`; new dossiers skip it
     Index("ix_dossier_exit_date", "exit_date"),
     Index("ix_dossier_pending", "to_validate", postgresql_where=text("to_validate")),
+    postgresql_with={"fillfactor": 70},  # room for HOT updates (migration 0003)
 )
 
 # Every version of every integrated line; `current` marks the one in force.
