@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -16,7 +18,9 @@ from fides.config import CONFIG_NAME, ConfigError, render_template
 
 log = logging.getLogger("fides")
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+# Exit codes (docs/operations.md): 2 = the command line or the configuration is wrong;
+# 3 = the database cannot be reached: the same command may succeed once it is back.
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_DATABASE = 0, 1, 2, 3
 SAMPLE_FLOWS = Path(__file__).resolve().parents[1] / "sample_flows"
 
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str, Callable[[argparse.ArgumentParser], None]]] = {}
@@ -490,10 +494,184 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except ConfigError as exc:
-        print(f"fides: configuration invalide : {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        message, code = f"configuration invalide : {exc}", EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_FAILURE
+    except Exception as exc:
+        problem = _database_problem(exc, args)
+        if problem is None:
+            raise  # a bug: its traceback is what a maintainer needs
+        message, code = problem
+    print(f"fides: {message}", file=sys.stderr)
+    # A health check (`fides status --check`) answers 0 or 1 only: Docker reserves the others.
+    return EXIT_FAILURE if getattr(args, "check", False) else code
+
+
+# --- the database cannot be used: one line saying what, where and what to check ---------------
+
+# A connection that could not be made or was lost (no SQLSTATE: libpq's own failure), as opposed
+# to an error of one statement (disk full, lock timeout…), which keeps its traceback.
+_CONNECTION_SQLSTATES = ("08", "28", "57P01", "57P02", "57P03", "53300")
+
+# (pattern of libpq's or the server's message, what happened, what to check); first match wins.
+# libpq's messages are English; a server set to another language falls through to the last case.
+_CAUSES = (
+    (r'database ".*" does not exist', "la base n'existe pas sur ce serveur", "le nom de la base dans {source}"),
+    (r'role ".*" does not exist', "utilisateur inconnu du serveur", "l'utilisateur dans {source}"),
+    (r"authentication failed|no password supplied|password is required",
+     "authentification refusée", "l'utilisateur et le mot de passe dans {source}"),
+    (r"pg_hba\.conf", "connexion refusée par les règles d'accès du serveur (pg_hba.conf)",
+     "pg_hba.conf du serveur pour cet hôte, cet utilisateur et cette base"),
+    (r"resolve host|translate host name|Name or service not known",
+     "nom de serveur introuvable", "le nom du serveur dans {source} et le DNS"),
+    (r"Connection refused", "connexion refusée, aucun serveur n'écoute à cette adresse",
+     "que PostgreSQL est démarré, et le serveur et le port dans {source}"),
+    (r"No such file or directory", "aucun serveur sur ce socket",
+     "que PostgreSQL est démarré, et le répertoire du socket dans {source}"),
+    (r"timeout expired|timed out|No route to host|Network is unreachable",
+     "serveur injoignable par le réseau", "le réseau, le pare-feu, et le serveur et le port dans {source}"),
+    (r"too many clients|too many connections", "trop de connexions ouvertes sur le serveur",
+     "max_connections du serveur et le nombre de processus fides"),
+    (r"starting up|shutting down|in recovery|not yet accepting", "serveur en cours de démarrage ou d'arrêt",
+     "l'état du serveur PostgreSQL, puis relancez la commande"),
+    (r"terminating connection|server closed the connection|connection is closed|connection is lost",
+     "connexion perdue pendant la commande (serveur arrêté ou redémarré)",
+     "l'état du serveur PostgreSQL, puis relancez la commande"),
+)
+
+
+def _database_problem(exc: BaseException, args: argparse.Namespace) -> tuple[str, int] | None:
+    """What to tell the user when `exc` means the database cannot be used (message, exit code);
+    None for any other error. The message names the server and the setting to check, never the
+    password (the URL itself is never printed)."""
+    url, source = _database_address(args)
+    secret = os.environ.get("FIDES_DATABASE_URL_FILE")
+    if not os.environ.get("FIDES_DATABASE_URL") and secret and isinstance(exc, OSError) \
+            and exc.filename == secret:
+        why = {errno.ENOENT: "fichier absent", errno.EACCES: "permission refusée"}.get(exc.errno, exc.strerror)
+        return (f"adresse de la base de données illisible : {secret} (FIDES_DATABASE_URL_FILE) : {why}. "
+                "Vérifiez le chemin et les droits du fichier secret.", EXIT_USAGE)
+    if url and _from_url(exc):
+        invalid = _invalid_url(url)
+        if invalid:
+            return (f"adresse de la base de données invalide dans {source} : {invalid}. "
+                    "Attendu : postgresql://utilisateur:mot_de_passe@serveur:port/base", EXIT_USAGE)
+    cause = _connection_error(exc)
+    if cause is None:
+        return None
+    log.debug("database unreachable: %s", cause)  # libpq's words, for -v (no password in them)
+    detail = str(cause).strip()
+    what, check = "connexion impossible", "que PostgreSQL est démarré, et le serveur et le port dans {source}"
+    for pattern, happened, to_check in _CAUSES:
+        if re.search(pattern, detail, re.IGNORECASE):
+            what, check = happened, to_check
+            break
+    else:
+        reason = detail.splitlines()[0].rpartition("failed: ")[2].strip() if detail else ""
+        if reason:
+            what = f"{what} ({reason})"
+    if not url and "{source}" in check:  # the embedded server: fides chose its address, not the user
+        check = "l'état de {source} (fides doctor)"
+    return (f"base de données inaccessible : {what} ({_server(url, source)}). "
+            f"Vérifiez {check.format(source=source)}.", EXIT_DATABASE)
+
+
+def _database_address(args: argparse.Namespace) -> tuple[str, str]:
+    """(URL, where it is set) as fides.store.db.resolve_url chooses it; URL "" = embedded server."""
+    url = os.environ.get("FIDES_DATABASE_URL", "")
+    if url:
+        return url, "FIDES_DATABASE_URL"
+    secret = os.environ.get("FIDES_DATABASE_URL_FILE")
+    if secret:
+        try:
+            return Path(secret).read_text(encoding="utf-8").strip(), f"le fichier {secret} (FIDES_DATABASE_URL_FILE)"
+        except (OSError, UnicodeError):
+            return "", f"le fichier {secret} (FIDES_DATABASE_URL_FILE)"
+    root = getattr(args, "root", None)
+    if root is None:
+        return "", "la base intégrée"
+    root = Path(root).resolve()
+    try:
+        from fides import config
+
+        url = config.load(root)["database.url"]
+    except Exception:  # noqa: BLE001  unreadable configuration: reported by its own error elsewhere
+        url = ""
+    if url:
+        return url, f"[database] url de {root / CONFIG_NAME}"
+    return "", f"la base intégrée {root / 'pgdata'}"
+
+
+def _from_url(exc: BaseException) -> bool:
+    """An error of the kind a malformed database URL raises (SQLAlchemy's parser, a non-numeric
+    port, an unknown driver), not a failure to reach a well-formed address."""
+    import psycopg
+
+    return isinstance(exc, (ValueError, ImportError, psycopg.ProgrammingError)) or \
+        type(exc).__module__.startswith("sqlalchemy") and type(exc).__name__ in ("ArgumentError", "NoSuchModuleError")
+
+
+def _invalid_url(url: str) -> str:
+    """Why `url` is not a usable PostgreSQL URL ("" when it is)."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    from fides.store import db
+
+    if not url.startswith(("postgresql://", "postgres://")):
+        return "elle doit commencer par postgresql://"
+    try:
+        info = conninfo_to_dict(url)
+    except psycopg.Error:
+        return "illisible"
+    if any(port and not port.isdigit() for port in str(info.get("port") or "").split(",")):
+        return "port non numérique"
+    try:
+        from sqlalchemy.engine import make_url
+
+        make_url(db.sqlalchemy_url(url))
+    except Exception:  # noqa: BLE001  whatever SQLAlchemy's parser objects to
+        return "illisible"
+    return ""
+
+
+def _connection_error(exc: BaseException):
+    """The psycopg error that says the connection could not be made or was lost, if `exc` is
+    one or wraps one (SQLAlchemy, used by the migrations, keeps it as `orig`)."""
+    import psycopg
+
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, psycopg.OperationalError):
+            state = exc.sqlstate
+            return exc if state is None or state.startswith(_CONNECTION_SQLSTATES) else None
+        exc = getattr(exc, "orig", None) or exc.__cause__
+    return None
+
+
+def _server(url: str, source: str) -> str:
+    """Which server, database and user the URL names, without its password."""
+    if not url:
+        return source
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        info = conninfo_to_dict(url)
+    except Exception:  # noqa: BLE001  checked by _invalid_url when it matters
+        return "adresse illisible"
+    host = str(info.get("host") or info.get("hostaddr") or os.environ.get("PGHOST", ""))
+    port = str(info.get("port") or os.environ.get("PGPORT", "") or "5432")
+    if not host or host.startswith("/"):
+        where = f"socket {host or 'local par défaut'}, port {port}"
+    else:
+        where = f"{host}:{port}" if "," not in host else f"{host} (ports {port})"
+    parts = [f"serveur {where}"]
+    if info.get("dbname"):
+        parts.append(f"base {info['dbname']}")
+    if info.get("user"):
+        parts.append(f"utilisateur {info['user']}")
+    return ", ".join(parts)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 Every code fides writes into an `.arl`, a report or the database is declared here, once, with
 its severity (E = blocking, A = warning) and the sentence a billing clerk reads. Codes never change
 meaning; a retired code is kept and marked as such. `docs/errors.md` is checked against this table
-by a test.
+by a test, and tests/unit/test_codes_used.py checks that fides writes every code declared here.
 
 Prefixes: FIC file as a whole · FMT format of a line or field · DOS dossier · LOT billing run ·
 VAL validation rule · FAC valorisation · RET insurance returns · CTL control flows.
@@ -21,10 +21,18 @@ class ErrorCode:
     label: str
 
 
+# Declared once but never written by any version, then withdrawn; never to be given another meaning.
+# FIC009 (file changed while read): such a file is read again later and gets its one `.arl` then;
+# nothing is written for the attempt (the log says it). LOT006 (referential error at valorisation):
+# the report names the precise FAC001-FAC008 or LOT003 code, and the dossier goes back to EN_COURS.
+WITHDRAWN = frozenset({"FIC009", "LOT006"})
+
+
 def _table(*rows: tuple[str, str, str]) -> dict[str, ErrorCode]:
     table = {}
     for code, severity, label in rows:
         assert code not in table, code
+        assert code not in WITHDRAWN, code
         assert severity in ("E", "A"), code
         table[code] = ErrorCode(code, severity, label)
     return table
@@ -40,7 +48,6 @@ CODES: dict[str, ErrorCode] = _table(
     ("FIC006", "E", "Contenu binaire (octet nul ou caractère de contrôle)"),
     ("FIC007", "E", "Le FINESS du nom de fichier n'est pas celui de l'établissement"),
     ("FIC008", "E", "Fichier trop volumineux"),
-    ("FIC009", "E", "Fichier modifié pendant sa lecture : il sera relu"),
     ("FIC010", "A", "Nom de fichier non conforme au modèle <FLUX>_<FINESS>_<AAAAMMJJHHMMSS>_<NNNN>"),
     ("FIC011", "E", "Lecture du fichier impossible"),
     ("FIC012", "A", "Nombre maximal de messages atteint : les autres erreurs sont en base"),
@@ -72,7 +79,6 @@ CODES: dict[str, ErrorCode] = _table(
     ("LOT003", "E", "Aucun FINESS géographique pour l'UM du séjour (fichier IUM) : dossier remis EN_COURS"),
     ("LOT004", "E", "Tranche de numérotation des titres épuisée pour l'exercice"),
     ("LOT005", "E", "Dossier non facturable en B2 (EXTRACTEPMSI seulement)"),
-    ("LOT006", "E", "Erreur de référentiel à la valorisation : dossier remis EN_COURS"),
     # --- validation rules (VAL) and billing (FAC): fides/validation, fides/billing ---------
     ("VAL001", "E", "Dossier incomplet : VIDHOSP absent"),
     ("VAL002", "E", "Dossier incomplet : RSS absent"),

@@ -8,6 +8,13 @@ Archives encrypted at rest: when the installation's `fides.toml` names a key fil
 (`[security] archive_key_file`), every input moved under `archive/` is sealed into `<name>.fenc`
 (fides/engine/archive.py) and its plaintext removed, whichever code moved it: the tree reads the
 security settings of its root itself, so no caller can forget them.
+
+Temporary names carry the host, the process and the thread (`.fides-tmp-<host>-<pid>-<tid>-…`):
+several `fides run` on several hosts may share one root, and a pid alone is only unique on one
+host. A writer killed mid-write leaves its temporary file behind; `create()`, run when an
+installation is opened (every command, `fides run` and `fides process` included), removes those
+older than TEMP_MAX_AGE in `out/`, `archive/` and the root itself (`fides.toml`): a live writer
+touches its file at every write, so an old one has no writer left.
 """
 
 from __future__ import annotations
@@ -15,7 +22,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import re
+import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +33,29 @@ log = logging.getLogger(__name__)
 
 TEMP_PREFIX = ".fides-tmp-"
 ARCHIVE = "archive"
+# Far above the longest write (a multi-gigabyte archive sealed or a month's EXTRACTEPMSI zip
+# takes minutes, and each chunk written refreshes the mtime), and above the clock skew of hosts
+# sharing a network root.
+TEMP_MAX_AGE = dt.timedelta(hours=1)
+NAME_MAX = 255  # bytes of one path component (Linux file systems, NFS, SMB)
+
+
+def _host() -> str:
+    """This host's name as it may appear in a file name: letters, digits, '-' and '.' only."""
+    return re.sub(r"[^A-Za-z0-9.-]", "_", socket.gethostname())[:64] or "unknown"
+
+
+def temp_path(target: Path) -> Path:
+    """The temporary name under which `target` is written before its rename: in the same
+    directory, unique per host, process and thread, within NAME_MAX (the target's name is cut
+    when needed: uniqueness comes from the prefix)."""
+    target = Path(target)
+    prefix = f"{TEMP_PREFIX}{_host()}-{os.getpid()}-{threading.get_native_id()}-"
+    room = NAME_MAX - len(os.fsencode(prefix))
+    name = target.name
+    while len(os.fsencode(name)) > room:  # cut whole characters, never half a UTF-8 sequence
+        name = name[:-1]
+    return target.parent / (prefix + name)
 
 
 @dataclass(frozen=True)
@@ -118,11 +151,47 @@ class Tree:
         return self.root / "rejected"
 
     def archive(self, when: dt.datetime) -> Path:
-        return self.root / ARCHIVE / f"{when:%Y}" / f"{when:%m}"
+        """`archive/AAAA/MM` of the month `when` falls in for the establishment (local time, as
+        `.arl` timestamps): a file processed at 00:30 on 1 April in Paris is April's, although it
+        is still March in UTC. A naive `when` is taken as local time already."""
+        local = when.astimezone()
+        return self.root / ARCHIVE / f"{local:%Y}" / f"{local:%m}"
 
     def create(self) -> None:
+        """Make the tree ready for work: its directories, and no temporary file left by a dead writer."""
         for path in (self.inbox, self.arl, self.b2, self.reports, self.rejected, self.root / ARCHIVE):
             self.mkdir(path)
+        self.sweep_temporaries()
+
+    def sweep_temporaries(self, max_age: dt.timedelta = TEMP_MAX_AGE) -> int:
+        """Remove fides' temporary files older than `max_age` (mtime) in `out/`, `archive/` and the
+        root itself (`fides.toml`), at any depth; returns how many. Never follows a link, never
+        touches `in/` (producers' names) or anything but regular files named TEMP_PREFIX…."""
+        before = time.time() - max_age.total_seconds()
+        removed = 0
+        directories = [self.root]
+        for top in (self.root / "out", self.root / ARCHIVE):
+            directories += [Path(d) for d, _, _ in os.walk(top)]  # os.walk follows no link
+        for directory in directories:
+            try:
+                entries = list(os.scandir(directory))
+            except OSError:  # gone meanwhile, or unreadable: nothing of ours to remove there
+                continue
+            for entry in entries:
+                if not entry.name.startswith(TEMP_PREFIX):
+                    continue
+                try:
+                    if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < before:
+                        os.unlink(entry.path)
+                        removed += 1
+                except FileNotFoundError:  # renamed by its writer or removed by another sweep
+                    continue
+                except OSError as exc:
+                    log.warning("fichier temporaire abandonné %s non supprimé : %s", entry.path, exc.strerror)
+        if removed:
+            log.info("%d fichier(s) temporaire(s) abandonné(s) supprimé(s) (plus de %d min)", removed,
+                     max_age.total_seconds() // 60)
+        return removed
 
     def mkdir(self, path: Path) -> None:
         """Create `path` and its missing parents, each with the directory mode (and group)."""
@@ -149,7 +218,7 @@ class Tree:
     def write_atomic(self, path: Path, data: bytes) -> Path:
         """Write `data` to `path` so that `path` is either absent, the old file or the new one whole."""
         self.mkdir(path.parent)
-        tmp = path.parent / f"{TEMP_PREFIX}{os.getpid()}-{path.name}"
+        tmp = temp_path(path)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, self.file_mode)
         try:
             gid = self.policy.gid
