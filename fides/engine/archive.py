@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
-from fides.engine.tree import TEMP_PREFIX
+from fides.engine.tree import TEMP_PREFIX, temp_path
 
 log = logging.getLogger(__name__)
 
@@ -264,7 +264,7 @@ def decrypt_stream(path: Path, keyring: Keyring, out: BinaryIO | None) -> Header
 def decrypt_file(path: Path, keyring: Keyring, target: Path, mode: int = 0o600) -> Header:
     """Decrypt into `target`, which appears (atomically) only if the archive is authentic."""
     target = Path(target)
-    tmp = target.parent / f"{TEMP_PREFIX}{os.getpid()}-{target.name}"
+    tmp = temp_path(target)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
     try:
         with os.fdopen(fd, "wb") as out:
@@ -333,7 +333,7 @@ class Archiver:
         key = self.keyring().newest
         target = sealed_name(plain)
         directory = plain.parent
-        tmp = directory / f"{TEMP_PREFIX}{os.getpid()}-{threading.get_ident()}-{target.name}"
+        tmp = temp_path(directory / target.name)
         try:
             fd_in = os.open(plain, os.O_RDONLY | os.O_NOFOLLOW)
         except FileNotFoundError:
@@ -429,7 +429,7 @@ def _same_content(plain: Path, sealed: Path, keyring: Keyring) -> bool:
 
 
 def _write_atomic(path: Path, data: bytes, mode: int, gid: int | None) -> None:
-    tmp = path.parent / f"{TEMP_PREFIX}{os.getpid()}-{path.name}"
+    tmp = temp_path(path)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
     try:
         if gid is not None:

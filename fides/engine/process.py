@@ -242,6 +242,11 @@ class Processor:
         try:
             fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except OSError as exc:
+            if exc.errno in (errno.EACCES, errno.EPERM):
+                # Unreadable for fides' user (the producer's mode or group): it will not fix itself.
+                parsed = parse(name, flows.known_names())
+                return self._refuse(path, name, parsed.flux if parsed else "INCONNU", Finding(
+                    "FIC011", "permission refusée : vérifier les droits du fichier et le groupe ([security] group)"))
             log.warning("cannot open %s: %s", name, exc.strerror)
             return None
         try:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import psycopg
 
-from fides.engine.tree import TEMP_PREFIX, Tree
+from fides.engine.tree import Tree, temp_path
 from fides.errors import Finding
 from fides.flows import register
 from fides.flows.base import FileJob, Flow, Outcome
@@ -88,7 +88,7 @@ def _export(conn: psycopg.Connection, finess: str, tree: Tree, year: int, month:
     count = conn.execute(q.EXTRACT_COUNT, params).fetchone()[0]
     tree.mkdir(tree.reports)
     final = tree.reports / archive_name(finess, year, month, now)
-    tmp = tree.reports / f"{TEMP_PREFIX}{os.getpid()}-{final.name}"
+    tmp = temp_path(final)
     result = Extract(final, count)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, tree.file_mode)
     try:

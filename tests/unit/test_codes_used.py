@@ -20,10 +20,6 @@ CODE = re.compile(r"\b[A-Z]{3}\d{3}\b")
 # Declared, documented, and still to be produced: remove a code from here in the change that
 # makes fides write it (the test fails until then, so the list is always what is left).
 NOT_YET_WRITTEN = {
-    # A file fides' user may not open (EACCES/EPERM: the producer's mode or group) waits in in/
-    # forever with a warning at every pass; it should get a KO `.arl` and go to rejected/
-    # (fides/engine/process.py, Processor._process_claimed, where os.open fails).
-    "FIC011",
     # numbering.RangeExhausted propagates out of the billing run: `fides bill` stops and a
     # B2REQUEST is retried at every pass; the dossiers of the exhausted exercice should be
     # reported NON_GENERE with LOT004 and the others billed (fides/billing/run.py, _number).
