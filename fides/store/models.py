@@ -102,7 +102,6 @@ dossier = Table(
     Column("last_code", Text),
     UniqueConstraint("finess", "nda"),
     Index("ix_dossier_valide", "id", postgresql_where=text("state = 1")),  # billing `*`; new dossiers skip it
-    Index("ix_dossier_exit_date", "exit_date"),
     Index("ix_dossier_pending", "to_validate", postgresql_where=text("to_validate")),
     postgresql_with={"fillfactor": 70},  # room for HOT updates (migration 0003)
 )
