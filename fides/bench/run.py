@@ -78,8 +78,9 @@ def _child(target, queue, *args) -> None:
 
 
 def _in_child(target, *args):
-    """Run `target(*args)` in a forked child; returns (its result, its peak RSS in MiB)."""
-    ctx = multiprocessing.get_context("fork")
+    """Run `target(*args)` in a child; returns (its result, its peak RSS in MiB). A fresh
+    interpreter ("spawn"): a forked child would count the parent's pages in its peak."""
+    ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
     proc = ctx.Process(target=_child, args=(target, queue, *args))
     proc.start()
@@ -154,18 +155,23 @@ def _returns(root: Path, url: str) -> tuple[float, int, float]:
 def _floor(url: str, source: Path, flow: str, table: str = "") -> float:
     """Bare COPY of the file's lines, split into the columns fides stores for a line, into a
     table of that shape without index."""
-    rows = []
-    for number, line in enumerate(source.read_text(encoding="latin-1").splitlines(), 1):
-        rows.append(f"{number}\t{flow}\t{_SUBTYPE[flow]}\t{_LAYOUT[flow]}\t{number}\t{line}\t1\t{number}\tt\n")
-    data = "".join(rows)
+    blocks, rows = [], []
+    with source.open(encoding="latin-1", newline="") as f:
+        for number, line in enumerate(f, 1):
+            text = line.rstrip("\r\n")
+            rows.append(f"{number}\t{flow}\t{_SUBTYPE[flow]}\t{_LAYOUT[flow]}\t{number}\t{text}\t1\t{number}\tt\n")
+            if len(rows) == 20_000:
+                blocks.append("".join(rows).encode())
+                rows = []
+    blocks.append("".join(rows).encode())
     table = table or f"bench_floor_{flow.lower()}"
     with psycopg.connect(url) as conn:
         conn.execute(f"CREATE TABLE {table} (dossier_id bigint, kind text, subtype text, layout text, seq integer, "
                      "line text, file_id bigint, line_no integer, current boolean)")
         start = time.perf_counter()
         with conn.cursor().copy(f"COPY {table} FROM STDIN") as copy:
-            for i in range(0, len(data), 1 << 20):
-                copy.write(data[i:i + (1 << 20)])
+            for block in blocks:
+                copy.write(block)
         conn.commit()
         return time.perf_counter() - start
 
@@ -258,20 +264,20 @@ def measure(size: int, server_url: str, work: Path, seed: int, stages: tuple[str
 
 def run(sizes: list[int], seed: int, server_url: str | None, keep: Path | None = None,
         stages: tuple[str, ...] = STAGES, drops: int = 100, done=lambda what: None) -> list[Measure]:
-    """Every size, then the latency; `done(what)` is called after each (progress bars)."""
+    """The latency (on a small server), then every size; `done(what)` is called after each (progress bars)."""
     from fides.store.db import embedded_url, stop_embedded
 
     work = keep or Path(tempfile.mkdtemp(prefix="fides-bench-"))
     url = server_url or embedded_url(work / "pgdata")
     out = []
-    for size in sizes:
-        out += measure(size, url, work, seed, stages)
-        done(f"{size} dossiers")
     if "latence" in stages and drops:
         waits, peak = _in_child(_latency, work / "root-latence", _database(url), drops)
         out.append(Measure("latence 1 ligne (médiane)", drops, 1, statistics.median(waits), 0, peak, "s"))
         out.append(Measure("latence 1 ligne (max)", drops, 1, max(waits), 0, 0, "s"))
         done("latence")
+    for size in sizes:
+        out += measure(size, url, work, seed, stages)
+        done(f"{size} dossiers")
     if keep is None:
         if not server_url:
             stop_embedded(work / "pgdata")
