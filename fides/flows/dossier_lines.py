@@ -46,7 +46,7 @@ PARTS = {
     "FICHCOMP": Part("FICHCOMP", None, None, lambda lay, line: line[9:11], True, False, False, sql.TOUCH_DOSSIERS),
 }
 
-CHUNK_LINES = 20_000  # lines applied per round of statements: bounds memory, amortises round trips
+CHUNK_LINES = 10_000  # lines applied per round of statements: bounds memory, amortises round trips
 _ISO: dict[str, str | None] = {}
 _COPY_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\r": "\\r", "\n": "\\n"})
 
