@@ -103,7 +103,9 @@ dossier = Table(
     UniqueConstraint("finess", "nda"),
     Index("ix_dossier_state", "state"),
     Index("ix_dossier_exit_date", "exit_date"),
-    Index("ix_dossier_pending", "to_validate", postgresql_where=text("to_validate")),
+    # the validation sweep and the billing run walk these in id order, a batch at a time
+    Index("ix_dossier_pending", "id", postgresql_where=text("to_validate")),
+    Index("ix_dossier_valide", "id", postgresql_where=text("state = 1")),
 )
 
 # Every version of every integrated line; `current` marks the one in force.
