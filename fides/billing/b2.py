@@ -8,7 +8,6 @@ position used here is VERIFIED or VERIFIED-POS in `interfaces/b2/b2.xml`.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import functools
 from dataclasses import dataclass, field
@@ -54,14 +53,23 @@ def _blank(kind: str) -> dict:
     return out
 
 
+_RENDER: dict[str, tuple] = {}  # kind -> (layout render, blank record, its number fields)
+
+
 def _record(kind: str, **values) -> str:
-    layout = _layouts()[kind]
-    rec = dict(_blank(kind))
-    unknown = set(values) - set(rec)
-    if unknown:
-        raise KeyError(f"B2 {kind}: no field {sorted(unknown)}")
-    rec.update({k: v for k, v in values.items() if v is not None or not isinstance(rec[k], int)})
-    line = layout.render(rec)
+    """One record; a field left out is blank (numbers zero), a number given as None is zero. An
+    unknown field name is refused by the layout (LayoutError)."""
+    found = _RENDER.get(kind)
+    if found is None:
+        blank = _blank(kind)
+        found = _RENDER[kind] = (_layouts()[kind].render, blank,
+                                 tuple(k for k, v in blank.items() if v.__class__ is int))
+    render, blank, numbers = found
+    rec = {**blank, **values}
+    for k in numbers:
+        if rec[k] is None:
+            rec[k] = 0
+    line = render(rec)
     assert len(line) == RECORD, (kind, len(line))
     return line
 
@@ -85,8 +93,8 @@ def b2_lines(lines) -> list:
     for line in lines:
         if line.code_prestation == "EXB" and out and out[-1].code_prestation == "GHS":
             ghs = out[-1]
-            out[-1] = dataclasses.replace(
-                ghs, base_remboursement=ghs.base_remboursement + line.base_remboursement,
+            out[-1] = ghs._replace(  # InvoiceLine is a NamedTuple (dataclasses.replace raised TypeError)
+                base_remboursement=ghs.base_remboursement + line.base_remboursement,
                 montant_amo=ghs.montant_amo + line.montant_amo, montant_total=ghs.montant_total + line.montant_total)
         else:
             out.append(line)
@@ -148,31 +156,34 @@ def invoice_records(inv: Invoice) -> list[str]:
 
 
 def render_lot(header: LotHeader, invoices: list[Invoice]) -> tuple[bytes, list[int]]:
-    """The B2 file of one lot, and the number of records of each invoice."""
-    regime, caisse, centre = header.organisme[:2], header.organisme[2:5], header.organisme[5:9]
-    body: list[str] = []
-    counts: list[int] = []
-    for inv in sorted(invoices, key=lambda i: i.titre):
-        records = invoice_records(inv)
-        counts.append(len(records))
-        body += records
+    """The B2 file of one lot, and the number of records of each invoice (in titre order)."""
+    ordered = sorted(invoices, key=lambda i: i.titre)
+    bodies = [invoice_records(inv) for inv in ordered]
     total = sum((i.valorisation.total for i in invoices), Decimal(0))
     total_amo = sum((i.valorisation.total_amo for i in invoices), Decimal(0))
-    lot = [_record("1", finess_geographique=header.finess_geo, num_lot=header.numero,
-                   date_creation_lot=header.created.date(), code_grand_regime_dest=_int(regime),
-                   caisse_dest=_int(caisse), centre_dest=centre, type_flux=header.type_flux,
-                   exercice=header.exercice)]
-    lot += body
-    lot.append(_record("9", finess_geographique=header.finess_geo, num_lot=header.numero,
-                       nb_factures=len(invoices), nb_enregistrements=len(lot) + 1, total_facture=total,
-                       total_remboursable_amo=total_amo))
-    records = [_record("000", type_emetteur="ES", num_emetteur=header.emetteur, type_destinataire="OR",
-                       num_destinataire=header.organisme, date_creation=header.created.date(),
-                       heure_creation=int(header.created.strftime("%H%M%S")), num_fichier=header.file_number,
-                       norme="B2", variante_norme="CP", type_flux=header.type_flux)]
-    records += lot
-    records.append(_record("999", nb_lots=1, nb_enregistrements=len(records) + 1))
-    return ("".join(r + EOL for r in records)).encode("latin-1"), counts
+    content = lot_file(header, ["".join(r + EOL for r in body) for body in bodies],
+                       sum(len(body) for body in bodies), total, total_amo)
+    return content, [len(body) for body in bodies]
+
+
+def lot_file(header: LotHeader, bodies: list[str], records: int, total: Decimal, total_amo: Decimal) -> bytes:
+    """A lot's file around its invoices already rendered: `bodies` are each invoice's records,
+    CRLF-terminated, in titre order; `records` is how many records they hold in all."""
+    regime, caisse, centre = header.organisme[:2], header.organisme[2:5], header.organisme[5:9]
+    head = _record("000", type_emetteur="ES", num_emetteur=header.emetteur, type_destinataire="OR",
+                   num_destinataire=header.organisme, date_creation=header.created.date(),
+                   heure_creation=int(header.created.strftime("%H%M%S")), num_fichier=header.file_number,
+                   norme="B2", variante_norme="CP", type_flux=header.type_flux)
+    lot = _record("1", finess_geographique=header.finess_geo, num_lot=header.numero,
+                  date_creation_lot=header.created.date(), code_grand_regime_dest=_int(regime),
+                  caisse_dest=_int(caisse), centre_dest=centre, type_flux=header.type_flux,
+                  exercice=header.exercice)
+    # 9 counts the lot's records (1, the invoices', 9); 999 every record of the file
+    trailer = _record("9", finess_geographique=header.finess_geo, num_lot=header.numero,
+                      nb_factures=len(bodies), nb_enregistrements=records + 2, total_facture=total,
+                      total_remboursable_amo=total_amo)
+    end = _record("999", nb_lots=1, nb_enregistrements=records + 4)
+    return "".join((head, EOL, lot, EOL, *bodies, trailer, EOL, end, EOL)).encode("latin-1")
 
 
 # --- reader --------------------------------------------------------------------------------
@@ -257,15 +268,24 @@ def read(data: bytes) -> ReadFile:
 
 def synthesis_line(nda: str, header: LotHeader, b2_file: str, inv: Invoice) -> str:
     """One FACT_SYNT.TXT line (b2_noemie/defis_control_flows.csv): amounts in euros, point decimal."""
+    return synthesis_in_lot(synthesis_parts(nda, inv), header, b2_file)
+
+
+def synthesis_parts(nda: str, inv: Invoice) -> tuple[str, str]:
+    """The invoice's own fields of its FACT_SYNT line, before and after those of its lot: an
+    invoice can wait for its lot's number as two short strings."""
     vh = inv.vidhosp
     v = inv.valorisation
+    return (
+        f"FAC;{nda};{inv.titre:09d};{inv.complement};{inv.finess_geo}",
+        f"{vh['nir_assure']}{vh['cle_nir_assure']};{_d8(vh['date_entree'])};{_d8(vh['date_sortie'])};"
+        f"{v.total:.2f};{v.total_amo:.2f};{v.total - v.total_amo:.2f}",
+    )
 
-    def d8(value) -> str:
-        return value.strftime("%Y%m%d") if value else ""
 
-    return ";".join((
-        "FAC", nda, f"{inv.titre:09d}", inv.complement, inv.finess_geo, f"{header.numero:03d}",
-        d8(header.created), header.organisme.strip(), f"{vh['nir_assure']}{vh['cle_nir_assure']}",
-        d8(vh["date_entree"]), d8(vh["date_sortie"]), f"{v.total:.2f}", f"{v.total_amo:.2f}",
-        f"{v.total - v.total_amo:.2f}", b2_file,
-    ))
+def synthesis_in_lot(parts: tuple[str, str], header: LotHeader, b2_file: str) -> str:
+    return f"{parts[0]};{header.numero:03d};{_d8(header.created)};{header.organisme.strip()};{parts[1]};{b2_file}"
+
+
+def _d8(value) -> str:
+    return value.strftime("%Y%m%d") if value else ""

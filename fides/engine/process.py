@@ -403,7 +403,9 @@ class Processor:
     def write_outputs(self, file_id: int | None) -> None:
         with self.conn.transaction():
             rows = self.conn.execute(sql.PENDING_OUTPUTS, (file_id,)).fetchall()
-        for output_id, rel, content in rows:
+        for output_id, rel in rows:
+            with self.conn.transaction():
+                content = self.conn.execute(sql.OUTPUT_CONTENT, (output_id,)).fetchone()[0]
             faults.point(f"write-{Path(rel).parent.name}")
             self.tree.write_atomic(self.tree.root / rel, bytes(content))
             faults.point("written")

@@ -1,5 +1,10 @@
 """The validation sweep: dossiers touched since they last entered EN_COURS are validated by the
-pure rules; those that pass go to VALIDE (locked), the others keep their anomalies."""
+pure rules; those that pass go to VALIDE (locked), the others keep their anomalies.
+
+The sweep walks the pending dossiers in id order, a batch per transaction: each batch is locked,
+read with one query, validated in memory, and its results written with a fixed number of
+statements (anomalies COPYed, one UPDATE for the verdicts, one state change), whatever its size.
+"""
 
 from __future__ import annotations
 
@@ -11,28 +16,30 @@ import psycopg
 from fides import dossiers
 from fides.billing.params import BillingParams
 from fides.config import Config
-from fides.store import dossier_data
 from fides.errors import Finding
+from fides.store import dossier_data
 from fides.validation import ValidationContext, Verdict, validate
 
 log = logging.getLogger(__name__)
 
 BATCH = 2000
 
+# Keyset walk: `id > after` on the partial index ix_dossier_pending (id WHERE to_validate), so a
+# batch never re-reads the rows the previous ones handled.
 _PENDING = """
-SELECT id FROM dossier
-WHERE to_validate AND state = 0 AND last_flow_at <= %(before)s {only}
+SELECT id, never_b2 FROM dossier
+WHERE to_validate AND state = 0 AND last_flow_at <= %(before)s AND id > %(after)s
 ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED
 """
-_EXPLICIT = "SELECT id FROM dossier WHERE state = 0 AND nda = ANY(%s) ORDER BY id FOR UPDATE SKIP LOCKED"
-_NEVER_B2 = "SELECT id FROM dossier WHERE id = ANY(%s) AND never_b2"
+_EXPLICIT = "SELECT id, never_b2 FROM dossier WHERE state = 0 AND nda = ANY(%s) ORDER BY id FOR UPDATE SKIP LOCKED"
+# Batch statements on `= ANY(%s)` or an unnest are run unprepared (see fides.dossiers.change).
 _RETIRE_ANOMALIES = "UPDATE anomaly SET active = false WHERE dossier_id = ANY(%s) AND active AND origin = 'validation'"
 _COPY_ANOMALIES = "COPY anomaly (dossier_id, code, severity, message, origin, at) FROM STDIN"
 _VERDICTS = """
 UPDATE dossier d SET to_validate = false, billable_b2 = v.billable, extract_reason = v.reason,
        last_code = v.code
-FROM (SELECT unnest(%(ids)s::bigint[]) AS id, unnest(%(billable)s::boolean[]) AS billable,
-             unnest(%(reasons)s::text[]) AS reason, unnest(%(codes)s::text[]) AS code) v
+FROM unnest(%(ids)s::bigint[], %(billable)s::boolean[], %(reasons)s::text[], %(codes)s::text[])
+     AS v(id, billable, reason, code)
 WHERE d.id = v.id
 """
 
@@ -58,48 +65,65 @@ def sweep(conn: psycopg.Connection, config: Config, refs, actor: str, now: dt.da
     with conn.transaction():
         ums = dossier_data.UnitesMedicales(conn, config.finess)
     ctx = ValidationContext(billing_params(config), refs, ums.finess_geo, now.date(), ums.type_autorisation)
+    cause = dossiers.Cause(actor, detail="validation")
     quiet = dt.timedelta(minutes=config["validation.quiet_minutes"])
-    while True:
-        with conn.transaction():
+    after = 0
+    with dossier_data.gc_paused():
+        while True:
+            with conn.transaction():
+                if ndas is not None:
+                    locked = conn.execute(_EXPLICIT, (ndas,)).fetchall()
+                else:
+                    locked = conn.execute(_PENDING, {"before": now - quiet, "after": after, "limit": BATCH}).fetchall()
+                if not locked:
+                    break
+                _validate_batch(conn, locked, ctx, cause, now, counts)
             if ndas is not None:
-                ids = [r[0] for r in conn.execute(_EXPLICIT, (ndas,))]
-            else:
-                ids = [r[0] for r in conn.execute(_PENDING.format(only=""),
-                                                  {"before": now - quiet, "limit": BATCH})]
-            if not ids:
                 break
-            _validate_batch(conn, ids, ctx, actor, now, counts)
-        if ndas is not None:
-            break
+            after = locked[-1][0]
     return counts
 
 
-def _validate_batch(conn, ids, ctx, actor, now, counts) -> None:
+def _code(verdict: Verdict) -> str | None:
+    """The code shown for a dossier: its first blocking finding, else its first finding."""
+    return next((f.code for f in verdict.findings if f.blocking), None) or (
+        verdict.findings[0].code if verdict.findings else None)
+
+
+def _validate_batch(conn, locked: list[tuple[int, bool]], ctx, cause: dossiers.Cause, now, counts) -> None:
+    ids = [dossier_id for dossier_id, _ in locked]
     data = dossier_data.load(conn, ids)
-    never_b2 = {r[0] for r in conn.execute(_NEVER_B2, (ids,))}
-    valid, billable, reasons, codes = [], [], [], []
-    conn.execute(_RETIRE_ANOMALIES, (ids,))
+    valid, valid_codes = [], []
+    others, billable, reasons, codes = [], [], [], []  # verdicts of the dossiers staying EN_COURS
+    conn.execute(_RETIRE_ANOMALIES, (ids,), prepare=False)
     with conn.cursor().copy(_COPY_ANOMALIES) as copy:
-        for dossier_id in ids:
+        for dossier_id, never_b2 in locked:
             verdict = validate(data[dossier_id], ctx)
-            if dossier_id in never_b2:  # paid then cancelled: PMSI rectification only
+            if never_b2:  # paid then cancelled: PMSI rectification only
                 verdict = Verdict(verdict.findings + (Finding("DOS002"),), False, "DOS002")
             for f in verdict.findings:
                 copy.write_row((dossier_id, f.code, f.severity, f.text(), "validation", now))
-            billable.append(verdict.billable_b2 and not verdict.blocking)
-            reasons.append(verdict.extract_only_reason)
-            codes.append(next((f.code for f in verdict.findings if f.blocking), None)
-                         or (verdict.findings[0].code if verdict.findings else None))
-            if verdict.blocking and dossier_id not in never_b2:
+            if verdict.blocking and not never_b2:
                 counts["en_anomalie"] += 1
             elif not verdict.billable_b2:
                 counts["hors_b2"] += 1
             else:
                 valid.append(dossier_id)
-    conn.execute(_VERDICTS, {"ids": ids, "billable": billable, "reasons": reasons, "codes": codes})
+                valid_codes.append(_code(verdict))
+                continue
+            others.append(dossier_id)
+            billable.append(False)
+            reasons.append(verdict.extract_only_reason)
+            codes.append(_code(verdict))
     if valid:
-        dossiers.change(conn, valid, "validation", dossiers.Cause(actor, detail="validation"), now)
+        # billable, no exclusion: the verdict is written by the state change's UPDATE (locked
+        # EN_COURS above, none can be refused)
+        dossiers.change(conn, valid, "validation", cause, now, values={
+            "billable_b2": [True] * len(valid), "extract_reason": [None] * len(valid), "last_code": valid_codes})
         counts["valides"] += len(valid)
+    if others:
+        conn.execute(_VERDICTS, {"ids": others, "billable": billable, "reasons": reasons, "codes": codes},
+                     prepare=False)
 
 
 def after_pass(processor) -> None:

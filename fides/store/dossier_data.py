@@ -4,55 +4,73 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-from collections import defaultdict
+import gc
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from itertools import groupby
+from operator import itemgetter
 
 import psycopg
 
 from fides.layouts import load as load_layout
+from fides.store import sql
 from fides.validation import DossierData
-
-_LINES = """
-SELECT d.id, d.finess, d.nda, l.kind, l.subtype, l.layout, l.line
-FROM dossier d LEFT JOIN dossier_line l ON l.dossier_id = d.id AND l.current
-WHERE d.id = ANY(%s) ORDER BY d.id, l.kind, l.seq
-"""
 
 
 def load(conn: psycopg.Connection, ids: list[int]) -> dict[int, DossierData]:
-    parts: dict[int, dict] = {}
-    for dossier_id, finess, nda, kind, subtype, layout, line in conn.execute(_LINES, (list(ids),)):
-        p = parts.get(dossier_id)
-        if p is None:
-            p = parts[dossier_id] = {"finess": finess, "nda": nda, "vidhosp": None, "version": None,
-                                     "part": None, "rums": [], "fichcomp": defaultdict(list)}
-        if kind is None:
-            continue
-        lay = load_layout(layout)
-        record = lay.parse(line)
-        if kind == "VIDHOSP":
-            p["vidhosp"], p["version"], p["part"] = record, lay.version, subtype
-        elif kind == "RSS":
-            p["rums"].append(record)
-        else:
-            p["fichcomp"][subtype].append(record)
-    return {
-        i: DossierData(p["finess"], p["nda"], p["vidhosp"], p["version"], p["part"], tuple(p["rums"]),
-                       {k: tuple(v) for k, v in p["fichcomp"].items()})
-        for i, p in parts.items()
-    }
+    """The dossiers `ids` that exist, with their current lines (one query for the batch)."""
+    return dict(read(conn.execute(sql.DOSSIER_LINES, (list(ids),))))
+
+
+def read(rows: Iterable[tuple]) -> Iterator[tuple[int, DossierData]]:
+    """(id, DossierData) from rows (id, finess, nda, kind, subtype, layout, line) ordered by id,
+    kind, seq; a dossier without lines has one row with kind None."""
+    layouts: dict[str, object] = {}
+    for dossier_id, lines in groupby(rows, key=itemgetter(0)):
+        vidhosp = version = part = None
+        rums: list[dict] = []
+        fichcomp: dict[str, list[dict]] = {}
+        for _, finess, nda, kind, subtype, layout, line in lines:
+            if kind is None:
+                continue
+            lay = layouts.get(layout)
+            if lay is None:
+                lay = layouts[layout] = load_layout(layout)
+            record = lay.parse(line)
+            if kind == "RSS":
+                rums.append(record)
+            elif kind == "VIDHOSP":
+                vidhosp, version, part = record, lay.version, subtype
+            else:
+                fichcomp.setdefault(subtype, []).append(record)
+        yield dossier_id, DossierData(finess, nda, vidhosp, version, part, tuple(rums),
+                                      {k: tuple(v) for k, v in fichcomp.items()})
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while batches of dossiers are read, validated or billed.
+
+    A batch's parsed lines (dicts and lists) live through many young collections, and every full
+    collection walks every object of the process, referentials included: 20 to 40 % of a sweep or
+    a billing run (measured on 10 000 and 100 000 dossiers). These batches make no reference
+    cycle (a collection after a run finds none): reference counting frees them. The collector is
+    enabled again on exit if it was on entry (runs overlapping in two threads leave it enabled)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 class UnitesMedicales:
     """UM -> FINESS géographique (and type d'autorisation) in force at a date, from the IUM."""
 
-    _SQL = """
-    SELECT um, date_effet, finess_geo, type_autorisation FROM unite_medicale
-    WHERE finess = %s AND current ORDER BY um, date_effet
-    """
-
     def __init__(self, conn: psycopg.Connection, finess: str) -> None:
         self._by_um: dict[str, tuple[list[dt.date], list[tuple[str, str]]]] = {}
-        for um, effet, geo, type_aut in conn.execute(self._SQL, (finess,)):
+        for um, effet, geo, type_aut in conn.execute(sql.UNITES_MEDICALES, (finess,)):
             dates, values = self._by_um.setdefault(um, ([], []))
             dates.append(effet)
             values.append((geo, type_aut))

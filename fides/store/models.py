@@ -101,8 +101,10 @@ dossier = Table(
     Column("exit_date", Date),
     Column("last_code", Text),
     UniqueConstraint("finess", "nda"),
-    Index("ix_dossier_valide", "id", postgresql_where=text("state = 1")),  # billing `*`; new dossiers skip it
-    Index("ix_dossier_pending", "to_validate", postgresql_where=text("to_validate")),
+    # the validation sweep and the billing run walk these in id order, a batch at a time;
+    # new dossiers (EN_COURS) skip the VALIDE one
+    Index("ix_dossier_pending", "id", postgresql_where=text("to_validate")),
+    Index("ix_dossier_valide", "id", postgresql_where=text("state = 1")),
     postgresql_with={"fillfactor": 70},  # room for HOT updates (migration 0003)
 )
 

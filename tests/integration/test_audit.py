@@ -55,3 +55,25 @@ def test_chain_continues_across_appends(conn):
     conn.commit()
     assert audit.verify(conn) == []
     assert conn.execute("SELECT max(id) FROM audit_event").fetchone()[0] == 3
+
+
+def test_rows_read_back_hash_as_written(conn):
+    """Preformatted COPY rows: text needing escapes, NULLs, a batch mixing events; the stored
+    hashes are those `chain` computes from the rows read back."""
+    events = [
+        audit.Event("creation", "test", dossier_id=7, file_id=3, to_state=0, detail="VIDHOSP\tx\\y\nz\r"),
+        audit.Event("creation", "test", dossier_id=8, file_id=3, to_state=0, detail="VIDHOSP\tx\\y\nz\r"),
+        audit.Event("fichier", "acteur é", file_id=3, line_no=12, detail=""),
+        audit.Event("validation", "test", dossier_id=7, from_state=0, to_state=1, detail="validation"),
+    ]
+    audit.append(conn, events, AT)
+    conn.commit()
+    rows = conn.execute("SELECT id, at, actor, event, dossier_id, file_id, line_no, from_state, to_state, detail, "
+                        "prev_hash, hash FROM audit_event ORDER BY id").fetchall()
+    assert [audit.Event(r[3], r[2], *r[4:10]) for r in rows] == events
+    prev = audit.GENESIS
+    for r in rows:
+        assert r[1] == AT and r[10] == prev
+        assert r[11] == audit.chain(prev, r[0], r[1], audit.Event(r[3], r[2], *r[4:10]))
+        prev = r[11]
+    assert audit.verify(conn) == []

@@ -134,6 +134,9 @@ def test_um_without_finess_geo_sends_dossier_back(engine):
     assert [(r.generated, r.code) for r in result.report] == [(False, "LOT003")]
     assert states(conn) == {"2025000201": 0}
     assert conn.execute("SELECT code FROM anomaly WHERE origin = 'billing'").fetchall() == [("LOT003",)]
+    assert conn.execute("SELECT last_code, to_validate FROM dossier").fetchall() == [("LOT003", False)]
+    assert conn.execute("SELECT event, from_state, to_state FROM audit_event WHERE dossier_id IS NOT NULL "
+                        "ORDER BY id DESC LIMIT 1").fetchall() == [("erreur_referentiel", 1, 0)]
 
 
 def test_rebilling_keeps_the_titre(engine):
@@ -164,3 +167,87 @@ def test_amounts_in_b2_equal_the_valorisation(engine):
     assert ghs["prix_unitaire"] == tariff
     assert ghs["base_remboursement"] == (tariff * Decimal("0.993")).quantize(Decimal("0.01"))
     assert ghs["num_ghs"] == 1955
+
+
+def test_chunks_and_lots_stream(engine, monkeypatch):
+    """Dossiers read 2 at a time, lots of 2: lots span chunks, titres stay consecutive in dossier
+    order, every lot's file holds its invoices, nothing is billed twice."""
+    from fides.billing import run
+
+    monkeypatch.setattr(run, "CHUNK", 2)
+    ndas = [f"202500030{i}" for i in range(1, 6)]
+    integrate(engine, ndas)
+    conn = engine.conn
+    with conn.transaction():
+        result = bill(conn, engine.config, engine.context["refs"], engine.tree, "test", NOW)
+        engine.queue_outputs(result.outputs)
+    engine.write_outputs(None)
+    assert states(conn) == {n: 2 for n in ndas}
+    assert [(r.nda, r.titre, r.lot) for r in result.report] == [
+        (n, f"{i:09d}", f"{(i + 1) // 2:03d}") for i, n in enumerate(ndas, 1)]
+    lots = conn.execute("SELECT id, numero, invoices, b2_file, total FROM lot ORDER BY numero").fetchall()
+    assert [(n, i) for _, n, i, _, _ in lots] == [(1, 2), (2, 2), (3, 1)] and result.lots == 3
+    for lot_id, _, count, name, total in lots:
+        invoices = b2.read((engine.tree.b2 / name).read_bytes()).lots[0].invoices
+        rows = conn.execute("SELECT titre_id, total FROM invoice WHERE lot_id = %s ORDER BY titre_id",
+                            (lot_id,)).fetchall()
+        assert len(invoices) == len(rows) == count
+        assert sum(t for _, t in rows) == total == sum(i.first("5")["montant_total_facture_ph"] for i in invoices)
+    synth = (engine.tree.reports / "FACT_SYNT.TXT").read_text(encoding="latin-1").splitlines()
+    assert [line.split(";")[1] for line in synth] == ndas
+    assert conn.execute("SELECT count(*) FROM pending_output").fetchone()[0] == 0
+    # a second run finds nothing left to bill
+    with conn.transaction():
+        again = bill(conn, engine.config, engine.context["refs"], engine.tree, "test", NOW)
+    assert again.report == [] and again.lots == 0 and again.outputs == []
+
+
+def test_validation_sweep_walks_batches(engine, monkeypatch):
+    """The sweep validates 2 dossiers per transaction, in id order: each batch's verdicts, state
+    changes and audit events are written, a dossier with a blocking anomaly stays EN_COURS."""
+    from fides import audit
+    from fides.engine import validation
+
+    monkeypatch.setattr(validation, "BATCH", 2)
+    ndas = [f"202500040{i}" for i in range(1, 6)]
+    drop(engine, "IUM_990000010_20250301000000_0001.txt",
+         (EXAMPLES / "ium_2013.txt").read_text(encoding="latin-1").splitlines())
+    drop(engine, "VIDHOSP_990000010_20250320000000_0001.txt", [_valued_vidhosp(n) for n in ndas])
+    # no RUM for the third one: VAL002 (blocking)
+    drop(engine, "RSS_990000010_20250320000000_0002.txt", [rss_line(num_admin_sejour=n) for n in ndas if n != ndas[2]])
+    engine.run_pass()
+    conn = engine.conn
+    rows = conn.execute("SELECT nda, state, to_validate, billable_b2, last_code FROM dossier ORDER BY nda").fetchall()
+    assert rows == [(n, 0, False, False, "VAL002") if n == ndas[2] else (n, 1, False, True, None) for n in ndas]
+    events = conn.execute("SELECT d.nda FROM audit_event a JOIN dossier d ON d.id = a.dossier_id "
+                          "WHERE a.event = 'validation' ORDER BY a.id").fetchall()
+    assert [e[0] for e in events] == [n for n in ndas if n != ndas[2]]
+    assert audit.verify(conn) == []
+
+
+def test_two_runs_at_once_take_turns(engine, db_url):
+    """Two billing runs started together: the second waits for the first and bills what is left;
+    every dossier is billed once, titres are unique and gap-free."""
+    import threading
+
+    ndas = [f"202500050{i}" for i in range(1, 6)]
+    integrate(engine, ndas)
+    results, errors = [], []
+
+    def run() -> None:
+        try:
+            with psycopg.connect(db_url, autocommit=True) as c, c.transaction():
+                results.append(bill(c, engine.config, engine.context["refs"], engine.tree, "test", NOW))
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    billed = sorted((r.nda, r.titre) for res in results for r in res.report if r.generated)
+    assert [n for n, _ in billed] == ndas
+    assert sorted(t for _, t in billed) == [f"{i:09d}" for i in range(1, 6)]
+    assert sorted(len(res.report) for res in results) == [0, 5]

@@ -39,3 +39,16 @@ def test_cancelpaid_forbids_b2_for_ever(conn):
     a = _dossier(conn, "A", state=dossiers.PAYE)
     dossiers.change(conn, [a], "cancelpaid", CAUSE, AT)
     assert conn.execute("SELECT state, never_b2 FROM dossier WHERE id = %s", (a,)).fetchone() == (0, True)
+
+
+def test_values_are_written_with_the_change(conn):
+    a = _dossier(conn, "A")
+    b = _dossier(conn, "B", state=dossiers.VALIDE)
+    c = _dossier(conn, "C")
+    r = dossiers.change(conn, [c, b, a], "validation", CAUSE, AT,
+                        values={"billable_b2": [True, True, True], "last_code": ["VAL046", None, "VAL038"]})
+    assert r.changed == {a: (0, 1), c: (0, 1)} and r.refused == {b: 1}
+    rows = conn.execute("SELECT nda, state, billable_b2, last_code FROM dossier ORDER BY nda").fetchall()
+    assert rows == [("A", 1, True, "VAL038"), ("B", 1, None, None), ("C", 1, True, "VAL046")]
+    events = conn.execute("SELECT dossier_id, from_state, to_state FROM audit_event ORDER BY id").fetchall()
+    assert events == [(a, 0, 1), (c, 0, 1)]

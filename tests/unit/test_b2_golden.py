@@ -78,3 +78,22 @@ def test_lot_facts_worked_out_by_hand():
     assert trailer["nb_enregistrements"] == 2 + sum(len(i.records) for i in inv)
     assert trailer["total_facture"] == sum(i.first("5")["montant_total_facture_ph"] for i in inv)
     assert lot.trailer["nb_enregistrements"] == len(records)
+
+
+def test_exb_is_folded_into_the_ghs_line():
+    """B2 amounts are unsigned: a stay below the borne basse carries one GHS line already reduced
+    by its EXB (GHS 0308, GHM 01M284, borne basse 9: 5 nights -> 4 EXB days)."""
+    d = f.dossier(f.vidhosp(num_admin_sejour="2025000104", date_entree=dt.date(2025, 3, 3),
+                            date_sortie=dt.date(2025, 3, 8), date_hospitalisation=dt.date(2025, 3, 3),
+                            DMT=[f.dmt(debut=dt.date(2025, 3, 3), fin=dt.date(2025, 3, 7))]),
+                  [f.rum(ghm="01M284", date_entree_um=dt.date(2025, 3, 3), date_sortie_um=dt.date(2025, 3, 8))])
+    v = valorise(d, f.context())
+    assert [ln.code_prestation for ln in v.lines][:2] == ["GHS", "EXB"]
+    data, counts = b2.render_lot(HEADER, [b2.Invoice(14, "2025H0", "990000028", d.vidhosp, v)])
+    (inv,) = b2.read(data).lots[0].invoices
+    lines = inv.all("3")
+    assert [r["code_acte"] for r in lines].count("EXB") == 0
+    ghs = next(r for r in lines if r["code_acte"] == "GHS")
+    # 10019.69 (GHS) - 2658.06 (EXB) = 7361.63
+    assert ghs["base_remboursement"] == ghs["montant_total_depense"] == Decimal("7361.63")
+    assert counts == [len(inv.records)]
