@@ -240,9 +240,11 @@ def measure(size: int, server_url: str, work: Path, seed: int, stages: tuple[str
         seconds, peak = _in_child(_pass_on, root, url, source)
         results.append(Measure(flow, size, counts[flow], seconds, source.stat().st_size / 1e6, peak, "lignes"))
     # the same stays sent again (corrected): every dossier exists, its VIDHOSP line is replaced
+    # (copied, not read: a child's peak RSS starts at its parent's, fork happens before exec)
     again = flows / f"VIDHOSP_{synthetic.FINESS}_20250402000000_0002.txt"
-    again.write_bytes((flows / f"VIDHOSP_{synthetic.FINESS}_20250401000000_0001.txt").read_bytes()
-                      + (synthetic.vidhosp_line(0) + "\r\n").encode("latin-1"))
+    shutil.copyfile(flows / f"VIDHOSP_{synthetic.FINESS}_20250401000000_0001.txt", again)
+    with again.open("ab") as f:
+        f.write((synthetic.vidhosp_line(0) + "\r\n").encode("latin-1"))
     seconds, peak = _in_child(_pass_on, root, url, again)
     results.append(Measure("VIDHOSP (renvoi)", size, counts["VIDHOSP"] + 1, seconds, again.stat().st_size / 1e6,
                            peak, "lignes"))
