@@ -189,7 +189,8 @@ class _Run:
         if errors:
             self._send_back(errors)
         if ready:
-            self._number(ready)
+            ready = self._number(ready)
+        if ready:
             self.conn.execute(_RETIRE_INVOICES, ([r.dossier_id for r in ready],), prepare=False)
             self._invoice(ready)
             dossiers.change(self.conn, [r.dossier_id for r in ready], "facturation", self.cause, self.now)
@@ -240,9 +241,11 @@ class _Run:
                 copy.write_row((dossier_id, code, CODES[code].severity, text, "billing", self.now))
                 self.result.report.append(ReportLine(nda, False, code=code, message=text))
 
-    def _number(self, ready: list[_Ready]) -> None:
+    def _number(self, ready: list[_Ready]) -> list[_Ready]:
         """Keep the titre a dossier already holds (ARL négatif, MANAGEREJECT C); number the others,
-        consecutively per exercice, in dossier order."""
+        consecutively per exercice, in dossier order. Returns those with a titre: when the range of
+        an exercice is exhausted, its dossiers stay VALIDE, reported LOT004 (billed once the range
+        in fides.toml is widened), and the others are billed."""
         config, conn = self.config, self.conn
         held = {r[0]: r[1:] for r in conn.execute(_ACTIVE_TITRES, ([r.dossier_id for r in ready],), prepare=False)}
         by_exercice: dict[int, list[_Ready]] = {}
@@ -252,8 +255,13 @@ class _Run:
             else:
                 by_exercice.setdefault(r.exercice, []).append(r)
         for exercice, group in sorted(by_exercice.items()):
-            numbers = numbering.allocate_titres(conn, exercice, self.budget, len(group),
-                                                config["numbering.titre_first"], config["numbering.titre_last"])
+            try:
+                numbers = numbering.allocate_titres(conn, exercice, self.budget, len(group),
+                                                    config["numbering.titre_first"], config["numbering.titre_last"])
+            except numbering.RangeExhausted as exc:  # raised before the counter moves
+                for r in group:
+                    _refuse(self.result, r.data.nda, "LOT004", f"({exc})")
+                continue
             complement = numbering.complement(exercice, self.budget)
             for r, numero in zip(group, numbers):
                 r.titre, r.complement = numero, complement
@@ -262,6 +270,7 @@ class _Run:
                 "numeros": list(numbers), "dossiers": [r.dossier_id for r in group]}))
             for r in group:
                 r.titre_id = ids[r.dossier_id]
+        return [r for r in ready if r.titre_id]
 
     def _invoice(self, ready: list[_Ready]) -> None:
         """Render each invoice into its group's open lot; close the lots that fill up."""

@@ -125,6 +125,24 @@ def test_requested_dossiers_and_reasons(engine):
     assert rows == {"2025000201": (True, ""), "2025000202": (False, "LOT001"), "9999999999": (False, "DOS003")}
 
 
+def test_exhausted_titre_range_reports_lot004_and_keeps_the_dossiers(engine, tmp_path):
+    ndas = ["2025000201", "2025000202", "2025000203"]
+    integrate(engine, ndas)
+    conn = engine.conn
+    narrow = config_mod.from_mapping(tmp_path, {"billing": {"lot_size": 2, "tjp": {"146": 1000}},
+                                                "numbering": {"titre_first": 1, "titre_last": 2}})
+    with conn.transaction():
+        first = bill(conn, narrow, engine.context["refs"], engine.tree, "test", NOW, ndas[:2])
+    assert [(r.nda, r.generated) for r in first.report] == [(n, True) for n in ndas[:2]]
+    with conn.transaction():
+        result = bill(conn, narrow, engine.context["refs"], engine.tree, "test", NOW)
+    rows = [(r.nda, r.generated, r.code) for r in result.report]
+    assert rows == [("2025000203", False, "LOT004")], rows
+    assert "épuisée" in result.report[0].message
+    assert states(conn) == {"2025000201": 2, "2025000202": 2, "2025000203": 1}  # still VALIDE: billed later
+    assert conn.execute("SELECT count(*) FROM titre").fetchone()[0] == 2
+
+
 def test_um_without_finess_geo_sends_dossier_back(engine):
     integrate(engine, ["2025000201"])
     conn = engine.conn
