@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
-from fides.engine.tree import TEMP_PREFIX, temp_path
+from fides.engine.tree import TEMP_PREFIX, atomic_file, fsync_dir
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +172,8 @@ def rotate(path: Path, today: dt.date | None = None, mode: int = 0o600) -> Key:
     comments = [line for line in lines if line.lstrip().startswith("#")]
     rest = [line for line in lines if not line.lstrip().startswith("#")]
     text = header + "".join(comments) + render_key(key, today or dt.date.today()) + "".join(rest)
-    _write_atomic(path, text.encode("utf-8"), mode, gid)
+    with atomic_file(path, mode, gid) as out:
+        out.write(text.encode("utf-8"))
     return key
 
 
@@ -263,19 +264,8 @@ def decrypt_stream(path: Path, keyring: Keyring, out: BinaryIO | None) -> Header
 
 def decrypt_file(path: Path, keyring: Keyring, target: Path, mode: int = 0o600) -> Header:
     """Decrypt into `target`, which appears (atomically) only if the archive is authentic."""
-    target = Path(target)
-    tmp = temp_path(target)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            header = decrypt_stream(path, keyring, out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return header
+    with atomic_file(Path(target), mode) as out:
+        return decrypt_stream(path, keyring, out)
 
 
 def decrypt_to_stdout(path: Path, keyring: Keyring) -> Header:
@@ -332,36 +322,19 @@ class Archiver:
         plaintext removed. Returns the sealed path."""
         key = self.keyring().newest
         target = sealed_name(plain)
-        directory = plain.parent
-        tmp = temp_path(directory / target.name)
         try:
-            fd_in = os.open(plain, os.O_RDONLY | os.O_NOFOLLOW)
+            src = open(plain, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NOFOLLOW))
         except FileNotFoundError:
             if target.exists():
                 return target  # sealed meanwhile by another process
             raise
-        try:
-            fd_out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, file_mode)
-            try:
-                if gid is not None:
-                    os.fchown(fd_out, -1, gid)
-                with os.fdopen(fd_in, "rb", closefd=False) as src, os.fdopen(fd_out, "wb") as out:
-                    encrypt_stream(src, out, key, name or plain.name)
-                    out.flush()
-                    os.fsync(out.fileno())
-                os.chmod(tmp, file_mode)
-                os.replace(tmp, target)
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
-        finally:
-            os.close(fd_in)
-        _fsync_dir(directory)
+        with src, atomic_file(target, file_mode, gid) as out:
+            encrypt_stream(src, out, key, name or plain.name)
         try:
             os.unlink(plain)
         except FileNotFoundError:
             pass
-        _fsync_dir(directory)
+        fsync_dir(plain.parent)
         return target
 
 
@@ -428,27 +401,3 @@ def _same_content(plain: Path, sealed: Path, keyring: Keyring) -> bool:
         return hashlib.file_digest(f, "sha256").hexdigest() == hasher.h.hexdigest()
 
 
-def _write_atomic(path: Path, data: bytes, mode: int, gid: int | None) -> None:
-    tmp = temp_path(path)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
-    try:
-        if gid is not None:
-            os.fchown(fd, -1, gid)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

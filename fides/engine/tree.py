@@ -26,8 +26,10 @@ import re
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO, Iterator
 
 log = logging.getLogger(__name__)
 
@@ -218,22 +220,8 @@ class Tree:
     def write_atomic(self, path: Path, data: bytes) -> Path:
         """Write `data` to `path` so that `path` is either absent, the old file or the new one whole."""
         self.mkdir(path.parent)
-        tmp = temp_path(path)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, self.file_mode)
-        try:
-            gid = self.policy.gid
-            if gid is not None:
-                os.fchown(fd, -1, gid)
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(tmp, self.file_mode)
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        _fsync_dir(path.parent)
+        with atomic_file(path, self.file_mode, self.policy.gid) as out:
+            out.write(data)
         return path
 
     def move_into(self, source: Path, directory: Path) -> Path:
@@ -248,7 +236,7 @@ class Tree:
             target = directory / f"{source.name}.{n}"
             n += 1
         os.rename(source, target)
-        _fsync_dir(directory)
+        fsync_dir(directory)
         if archiver is not None:
             try:
                 return archiver.seal(target, self.file_mode, policy.gid, name=source.name)
@@ -267,7 +255,29 @@ class Tree:
         return str(path.relative_to(self.root))
 
 
-def _fsync_dir(directory: Path) -> None:
+@contextmanager
+def atomic_file(path: Path, mode: int, gid: int | None = None) -> Iterator[BinaryIO]:
+    """A binary file that appears at `path` whole when the block ends, or not at all: written
+    under a temporary name (removed on error), fsynced, given `mode` and `gid`, renamed, and its
+    directory fsynced. Every output, archive and key file of fides is written through here."""
+    tmp = temp_path(path)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
+    try:
+        if gid is not None:
+            os.fchown(fd, -1, gid)
+        with os.fdopen(fd, "wb") as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def fsync_dir(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)

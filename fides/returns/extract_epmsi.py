@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
 
-from fides.engine.tree import Tree, temp_path
+from fides.engine.tree import Tree, atomic_file
 from fides.errors import Finding
 from fides.flows import register
 from fides.flows.base import FileJob, Flow, Outcome
@@ -88,26 +87,11 @@ def _export(conn: psycopg.Connection, finess: str, tree: Tree, year: int, month:
     count = conn.execute(q.EXTRACT_COUNT, params).fetchone()[0]
     tree.mkdir(tree.reports)
     final = tree.reports / archive_name(finess, year, month, now)
-    tmp = temp_path(final)
     result = Extract(final, count)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, tree.file_mode)
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            with zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-                for kind in ("VIDHOSP", "RSS", "FICHCOMP"):
-                    _write_kind(conn, zf, kind, {**params, "kind": kind}, finess, year, month, result)
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.chmod(tmp, tree.file_mode)
-        os.replace(tmp, final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(tree.reports, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    with atomic_file(final, tree.file_mode, tree.policy.gid) as raw, \
+            zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for kind in ("VIDHOSP", "RSS", "FICHCOMP"):
+            _write_kind(conn, zf, kind, {**params, "kind": kind}, finess, year, month, result)
     log.info("EXTRACTEPMSI %d-%02d: %d dossier(s) in %s", year, month, count, final.name)
     return result
 
