@@ -233,15 +233,9 @@ WHERE i.lot_id = %(id)s ORDER BY d.nda
 
 # --- rejects and payments -------------------------------------------------------------------------
 
-# Every NOEMIE 908 reject, with the sending it answers (the latest invoice of the titre before the
-# reject: its amounts and lot, whose organisme is the caisse) and the dossier's last RUM (its UM is
-# the one billing uses for the FINESS géographique). Filters on month, UM and code are applied by
-# the caller (fides.web.data), which parses the RUM with its layout.
-REJECTS = """
-SELECT r.id, r.at, d.nda, d.state, t.numero, t.complement, r.codes, r.labels,
-       i.total, i.total_amo, l.id, l.numero, l.finess_geo, l.organisme, rss.layout, rss.line,
-       f.id, f.name
-FROM insurance_return r
+# A return with its dossier, file, titre and the sending it answers (the latest invoice of the
+# titre before the return: its amounts and lot, whose organisme is the caisse).
+_RETURN_AND_SENDING = """FROM insurance_return r
 JOIN dossier d ON d.id = r.dossier_id
 JOIN flux_file f ON f.id = r.file_id
 LEFT JOIN titre t ON t.id = r.titre_id
@@ -250,7 +244,16 @@ LEFT JOIN LATERAL (
   WHERE titre_id = r.titre_id AND created_at <= r.at ORDER BY created_at DESC, id DESC LIMIT 1
 ) i ON true
 LEFT JOIN lot l ON l.id = i.lot_id
-LEFT JOIN LATERAL (
+"""
+
+# Every NOEMIE 908 reject, with the sending it answers and the dossier's last RUM (its UM is
+# the one billing uses for the FINESS géographique). Filters on month, UM and code are applied by
+# the caller (fides.web.data), which parses the RUM with its layout.
+REJECTS = f"""
+SELECT r.id, r.at, d.nda, d.state, t.numero, t.complement, r.codes, r.labels,
+       i.total, i.total_amo, l.id, l.numero, l.finess_geo, l.organisme, rss.layout, rss.line,
+       f.id, f.name
+{_RETURN_AND_SENDING}LEFT JOIN LATERAL (
   SELECT layout, line FROM dossier_line
   WHERE dossier_id = d.id AND kind = 'RSS' AND current ORDER BY seq DESC, id DESC LIMIT 1
 ) rss ON true
@@ -260,19 +263,10 @@ WHERE r.kind = 'REJET' AND d.finess = %(finess)s
 ORDER BY r.at DESC, r.id DESC
 """
 
-PAYMENTS = """
+PAYMENTS = f"""
 SELECT r.at, d.nda, d.state, t.numero, t.complement, r.amount, i.total_amo, i.total, l.id, l.numero,
        l.finess_geo, l.organisme, f.id, f.name, count(*) OVER ()
-FROM insurance_return r
-JOIN dossier d ON d.id = r.dossier_id
-JOIN flux_file f ON f.id = r.file_id
-LEFT JOIN titre t ON t.id = r.titre_id
-LEFT JOIN LATERAL (
-  SELECT total, total_amo, lot_id FROM invoice
-  WHERE titre_id = r.titre_id AND created_at <= r.at ORDER BY created_at DESC, id DESC LIMIT 1
-) i ON true
-LEFT JOIN lot l ON l.id = i.lot_id
-WHERE r.kind = 'PAIEMENT' AND d.finess = %(finess)s
+{_RETURN_AND_SENDING}WHERE r.kind = 'PAIEMENT' AND d.finess = %(finess)s
   AND (%(month)s::text IS NULL OR to_char(r.at, 'YYYY-MM') = %(month)s)
   AND (NOT %(gap)s OR r.amount IS DISTINCT FROM i.total_amo)
 ORDER BY r.at DESC, r.id DESC
