@@ -73,11 +73,16 @@ def files(ctx, req) -> Response:
     return json_response(result.as_json())
 
 
+def _known_file(conn, file_id: str) -> dict:
+    f = data.file(conn, _id(file_id))
+    if f is None:
+        raise HttpError(404, "fichier inconnu")
+    return f
+
+
 def file(ctx, req, file_id: str) -> Response:
     with ctx.pool.read() as conn:
-        f = data.file(conn, _id(file_id))
-        if f is None:
-            raise HttpError(404, "fichier inconnu")
+        f = _known_file(conn, file_id)
         f["erreurs"] = data.file_errors(conn, f["id"], 1, 1000).items
     return json_response(f)
 
@@ -85,10 +90,7 @@ def file(ctx, req, file_id: str) -> Response:
 def file_errors(ctx, req, file_id: str) -> Response:
     page, per_page = _paging(req)
     with ctx.pool.read() as conn:
-        f = data.file(conn, _id(file_id))
-        if f is None:
-            raise HttpError(404, "fichier inconnu")
-        result = data.file_errors(conn, f["id"], page, per_page)
+        result = data.file_errors(conn, _known_file(conn, file_id)["id"], page, per_page)
     return json_response(result.as_json())
 
 
