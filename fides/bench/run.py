@@ -54,10 +54,10 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _config(root: Path, stable: float = 0):
+def _config(root: Path):
     from fides import config
 
-    return config.from_mapping(root, {"inbox": {"stable_seconds": stable},
+    return config.from_mapping(root, {"inbox": {"stable_seconds": 0},
                                       "billing": {"tjp": {"146": 1000}, "lot_size": 500}})
 
 
