@@ -14,10 +14,7 @@ import pytest
 from fides import config as config_mod
 from fides.billing import b2
 from fides.billing.run import bill, render_report
-from fides.engine.hooks import AFTER_PASS
-from fides.engine.process import Processor
 from fides.layouts import load
-from fides.store import referentials
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 import dossier_factory as factory  # noqa: E402
@@ -47,15 +44,8 @@ def _valued_vidhosp(nda: str, **over) -> str:
 
 
 @pytest.fixture
-def engine(tmp_path, db_url):
-    cfg = config_mod.from_mapping(tmp_path, {"inbox": {"stable_seconds": 0}, "billing": {"lot_size": 2, "tjp": {"146": 1000}}})
-    conn = psycopg.connect(db_url, autocommit=True)  # as fides.store.db.connect gives it
-    processor = Processor(cfg, conn, {}, AFTER_PASS)
-    processor.tree.create()
-    refs = referentials.read(conn)
-    processor.context.update(refs=refs, codes=referentials.CodeSets(refs, referentials.tables(conn)))
-    yield processor
-    conn.close()
+def cfg(tmp_path):  # for the `engine` fixture (tests/integration/conftest.py)
+    return config_mod.from_mapping(tmp_path, {"inbox": {"stable_seconds": 0}, "billing": {"lot_size": 2, "tjp": {"146": 1000}}})
 
 
 def drop(processor, name: str, lines: list[str]) -> None:

@@ -15,11 +15,8 @@ import psycopg
 import pytest
 
 from fides import config as config_mod
-from fides.engine.hooks import AFTER_PASS
-from fides.engine.process import Processor
 from fides.engine.scheduler import Daily, Every, Job, Monthly, Scheduler, jobs_from, status_lines
 from fides.layouts import load
-from fides.store import referentials
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 import dossier_factory as factory  # noqa: E402
@@ -111,6 +108,15 @@ def test_bad_schedule_values_name_their_key(tmp_path):
 
 # --- claims ------------------------------------------------------------------------------------
 
+def _together(n: int, process) -> None:
+    """`process(i)` for i in 0..n-1, each in its own thread (the processes of several hosts)."""
+    threads = [threading.Thread(target=process, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def test_exactly_one_claimant_per_period(db_url, cfg):
     runs, action = recorder()
     job = Job("essai", "essai", Daily((dt.time(7),)), action)
@@ -124,11 +130,7 @@ def test_exactly_one_claimant_per_period(db_url, cfg):
         outcomes[i] = s.run_period("essai", "2025-03-25T07:00", at(2025, 3, 25, 7, 0, 5))
         s.conn.close()
 
-    threads = [threading.Thread(target=process, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _together(n, process)
     winners = [i for i, o in outcomes.items() if o is not None]
     assert len(outcomes) == n and len(winners) == 1 and len(runs) == 1
     assert job_rows(db_url, "essai") == [("2025-03-25T07:00", f"p{winners[0]}", "OK essai")]
@@ -149,11 +151,7 @@ def test_concurrent_catch_up_runs_each_missed_month_once(db_url, cfg):
         s.run_due("essai", at(2025, 6, 3, 9, 0))  # down since February
         s.conn.close()
 
-    threads = [threading.Thread(target=process, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _together(n, process)
     assert sorted(p for _, p in runs) == ["2025-02", "2025-03", "2025-04", "2025-05"]
     rows = job_rows(db_url, "essai")
     assert [r[0] for r in rows] == ["2025-01", "2025-02", "2025-03", "2025-04", "2025-05"]
@@ -236,17 +234,6 @@ def _valued_vidhosp(nda: str) -> str:
     d = factory.dossier(factory.vidhosp(num_admin_sejour=nda), [factory.rum(num_admin_sejour=nda)])
     v = valorise(d, factory.context())
     return load("vidhosp_V015").render({**factory.vidhosp(num_admin_sejour=nda), **FILLED, **v.expected_vidhosp})
-
-
-@pytest.fixture
-def engine(cfg, db_url):
-    conn = psycopg.connect(db_url, autocommit=True)
-    processor = Processor(cfg, conn, {}, AFTER_PASS)
-    processor.tree.create()
-    refs = referentials.read(conn)
-    processor.context.update(refs=refs, codes=referentials.CodeSets(refs, referentials.tables(conn)))
-    yield processor
-    conn.close()
 
 
 def _drop(processor, name: str, lines: list[str]) -> None:
