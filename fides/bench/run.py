@@ -4,7 +4,11 @@ Every stage runs in its own child process (its peak memory is its own), on a fre
 per size. The floor of each ingested flow is a bare COPY of the same lines, already split into
 the columns fides stores for a line, into a table of that shape without index, measured in the
 same run: fides/floor says how far the whole pipeline (read, recognise, parse, check every field,
-create or lock dossiers, store, `.arl`) is from the database's own speed.
+create or lock dossiers, store, `.arl`) is from the database's own speed. A second floor COPYs the
+same rows into tables shaped like fides' own, with their indexes: the dossiers a flow creates
+(VIDHOSP here) and its lines. No checking at all: what PostgreSQL alone needs on this machine to
+store what fides stores. Each ingestion also reports the CPU seconds of the fides process and of
+its PostgreSQL backend (Linux /proc): on two cores, where the time goes.
 
 Latency is measured apart: a `fides run` service (file watcher, default settings) receives
 one-line VIDHOSP files one at a time; the time from the file's close to its `.arl` is recorded.
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import multiprocessing
+import os
 import resource
 import shutil
 import statistics
@@ -33,6 +38,7 @@ FLOWS = ("VIDHOSP", "RSS", "FICHCOMP")
 _SUBTYPE = {"VIDHOSP": "complet", "RSS": "", "FICHCOMP": "06"}
 _LAYOUT = {"VIDHOSP": "vidhosp_V015", "RSS": "rss_grp_122", "FICHCOMP": "fichcomp_med"}
 FLOOR = "plancher COPY "
+SHAPED_FLOOR = "plancher tables fides "
 
 
 @dataclass
@@ -44,6 +50,7 @@ class Measure:
     megabytes: float
     peak_mib: float
     unit: str
+    cpu: tuple[float, float] = (0.0, 0.0)  # CPU seconds of fides and of its PostgreSQL backend
 
     @property
     def rate(self) -> float:
@@ -97,21 +104,38 @@ def _in_child(target, *args):
     return result
 
 
-def _pass_on(root: Path, url: str, source: Path | None = None, name: str = "", data: bytes = b"") -> float:
-    """One engine pass over one file dropped in in/; its time."""
+def _cpu_seconds(backend_pid: int) -> tuple[float, float]:
+    """CPU seconds used so far by this process (every thread) and by a PostgreSQL backend on this
+    machine (0 when /proc does not say: another system, or a remote server)."""
+    mine = resource.getrusage(resource.RUSAGE_SELF)
+    try:
+        fields = Path(f"/proc/{backend_pid}/stat").read_text().rsplit(")", 1)[1].split()
+        backend = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        backend = 0.0
+    return mine.ru_utime + mine.ru_stime, backend
+
+
+def _pass_on(root: Path, url: str, source: Path | None = None, name: str = "",
+             data: bytes = b"") -> tuple[float, tuple[float, float]]:
+    """One engine pass over one file dropped in in/: its time, and the CPU seconds of fides and
+    of its PostgreSQL backend meanwhile."""
     processor = _processor(root, url)
     target = processor.tree.inbox / (source.name if source else name)
     if source:
         shutil.copyfile(source, target)
     else:
         target.write_bytes(data)
+    backend = processor.conn.info.backend_pid
+    cpu = _cpu_seconds(backend)
     start = time.perf_counter()
     report = processor.run_pass()
     elapsed = time.perf_counter() - start
+    cpu = tuple(b - a for a, b in zip(cpu, _cpu_seconds(backend)))
     status = report.processed[0][2] if report.processed else "ATTENTE"
     if status not in ("OK", "PARTIEL"):
         raise RuntimeError(f"{target.name}: {status}")
-    return elapsed
+    return elapsed, cpu
 
 
 def _validate(root: Path, url: str) -> tuple[float, int]:
@@ -143,34 +167,75 @@ SELECT t.numero, t.complement, i.total_amo FROM invoice i JOIN titre t ON t.id =
 """
 
 
-def _returns(root: Path, url: str) -> tuple[float, int, float]:
-    """A NOEMIE 578 paying every billed invoice, through the engine: (seconds, lines, MB)."""
+def _returns(root: Path, url: str) -> tuple[float, int, float, tuple[float, float]]:
+    """A NOEMIE 578 paying every billed invoice, through the engine: (seconds, lines, MB, CPU)."""
     with psycopg.connect(url) as conn:
         invoices = conn.execute(_BILLED).fetchall()
     data = synthetic.noemie_578(invoices, dt.date.today())
-    seconds = _pass_on(root, url, name="RSP578_BENCH.TXT", data=data)
-    return seconds, data.count(b"@"), len(data) / 1e6
+    seconds, cpu = _pass_on(root, url, name="RSP578_BENCH.TXT", data=data)
+    return seconds, data.count(b"@"), len(data) / 1e6, cpu
 
 
-def _floor(url: str, source: Path, flow: str, table: str = "") -> float:
-    """Bare COPY of the file's lines, split into the columns fides stores for a line, into a
-    table of that shape without index."""
-    blocks, rows = [], []
+def _blocks(rows, size: int = 20_000) -> list[bytes]:
+    """COPY text rows grouped in blocks, ready before the clock starts."""
+    blocks, block = [], []
+    for row in rows:
+        block.append(row)
+        if len(block) == size:
+            blocks.append("".join(block).encode("latin-1"))
+            block = []
+    blocks.append("".join(block).encode("latin-1"))
+    return blocks
+
+
+def _line_rows(source: Path, flow: str):
     with source.open(encoding="latin-1", newline="") as f:
         for number, line in enumerate(f, 1):
             text = line.rstrip("\r\n")
-            rows.append(f"{number}\t{flow}\t{_SUBTYPE[flow]}\t{_LAYOUT[flow]}\t{number}\t{text}\t1\t{number}\tt\n")
-            if len(rows) == 20_000:
-                blocks.append("".join(rows).encode())
-                rows = []
-    blocks.append("".join(rows).encode())
-    table = table or f"bench_floor_{flow.lower()}"
+            yield f"{number}\t{flow}\t{_SUBTYPE[flow]}\t{_LAYOUT[flow]}\t{number}\t{text}\t1\t{number}\tt\n"
+
+
+def _dossier_rows(source: Path, flow: str):
+    """One row per N° administratif of the file (the dossiers its ingestion creates)."""
+    from fides.layouts import load
+
+    at = {f.name: slice(f.start - 1, f.end) for f in load(_LAYOUT[flow]).fields if f.zone is None}
+    seen = set()
+    with source.open(encoding="latin-1", newline="") as f:
+        for line in f:
+            nda = line[at["num_admin_sejour"]].strip()
+            if nda not in seen:
+                seen.add(nda)
+                entry, exit_ = (line[at[k]] for k in ("date_entree", "date_sortie"))  # JJMMAAAA
+                yield f"{synthetic.FINESS}\t{nda}\t{entry[4:]}-{entry[2:4]}-{entry[:2]}\t{exit_[4:]}-{exit_[2:4]}-{exit_[:2]}\n"
+
+
+def _floor(url: str, source: Path, flow: str, table: str = "", shaped: bool = False) -> float:
+    """Bare COPY of the file's lines, split into the columns fides stores for a line, into a
+    table of that shape without index; `shaped`: into copies of fides' own tables (columns,
+    defaults, indexes, storage), with the dossiers the flow creates (VIDHOSP) first."""
+    lines = _blocks(_line_rows(source, flow))
+    dossiers = _blocks(_dossier_rows(source, flow)) if shaped and flow == "VIDHOSP" else []
+    table = table or f"bench_floor{'_shaped' if shaped else ''}_{flow.lower()}"
     with psycopg.connect(url) as conn:
-        conn.execute(f"CREATE TABLE {table} (dossier_id bigint, kind text, subtype text, layout text, seq integer, "
-                     "line text, file_id bigint, line_no integer, current boolean)")
+        if shaped:
+            for source_table, copy_table in (("dossier", f"{table}_dossier"), ("dossier_line", table)):
+                options = conn.execute("SELECT array_to_string(reloptions, ', ') FROM pg_class "
+                                       "WHERE oid = %s::regclass", (source_table,)).fetchone()[0]
+                conn.execute(f"CREATE TABLE {copy_table} (LIKE {source_table} INCLUDING ALL)"
+                             + (f" WITH ({options})" if options else ""))
+        else:
+            conn.execute(f"CREATE TABLE {table} (dossier_id bigint, kind text, subtype text, layout text, "
+                         "seq integer, line text, file_id bigint, line_no integer, current boolean)")
+        conn.commit()
         start = time.perf_counter()
-        with conn.cursor().copy(f"COPY {table} FROM STDIN") as copy:
-            for block in blocks:
+        if dossiers:
+            with conn.cursor().copy(f"COPY {table}_dossier (finess, nda, entry_date, exit_date) FROM STDIN") as copy:
+                for block in dossiers:
+                    copy.write(block)
+        with conn.cursor().copy(f"COPY {table} (dossier_id, kind, subtype, layout, seq, line, file_id, line_no, "
+                                "current) FROM STDIN") as copy:
+            for block in lines:
                 copy.write(block)
         conn.commit()
         return time.perf_counter() - start
@@ -237,17 +302,17 @@ def measure(size: int, server_url: str, work: Path, seed: int, stages: tuple[str
     counts = {"VIDHOSP": sizes.vidhosp, "RSS": sizes.rss, "FICHCOMP": sizes.fichcomp}
     for flow in FLOWS:  # the later stages need the dossiers: ingestion always runs
         source = flows / f"{flow}_{synthetic.FINESS}_20250401000000_0001.txt"
-        seconds, peak = _in_child(_pass_on, root, url, source)
-        results.append(Measure(flow, size, counts[flow], seconds, source.stat().st_size / 1e6, peak, "lignes"))
+        (seconds, cpu), peak = _in_child(_pass_on, root, url, source)
+        results.append(Measure(flow, size, counts[flow], seconds, source.stat().st_size / 1e6, peak, "lignes", cpu))
     # the same stays sent again (corrected): every dossier exists, its VIDHOSP line is replaced
     # (copied, not read: a child's peak RSS starts at its parent's, fork happens before exec)
     again = flows / f"VIDHOSP_{synthetic.FINESS}_20250402000000_0002.txt"
     shutil.copyfile(flows / f"VIDHOSP_{synthetic.FINESS}_20250401000000_0001.txt", again)
     with again.open("ab") as f:
         f.write((synthetic.vidhosp_line(0) + "\r\n").encode("latin-1"))
-    seconds, peak = _in_child(_pass_on, root, url, again)
+    (seconds, cpu), peak = _in_child(_pass_on, root, url, again)
     results.append(Measure("VIDHOSP (renvoi)", size, counts["VIDHOSP"] + 1, seconds, again.stat().st_size / 1e6,
-                           peak, "lignes"))
+                           peak, "lignes", cpu))
     if "validation" in stages or "facturation" in stages or "retours" in stages:
         (seconds, validated), peak = _in_child(_validate, root, url)
         results.append(Measure("validation", size, validated, seconds, 0, peak, "dossiers"))
@@ -255,12 +320,13 @@ def measure(size: int, server_url: str, work: Path, seed: int, stages: tuple[str
         (seconds, billed), peak = _in_child(_bill, root, url)
         results.append(Measure("facturation B2", size, billed, seconds, 0, peak, "dossiers"))
     if "retours" in stages:
-        (seconds, lines, mb), peak = _in_child(_returns, root, url)
-        results.append(Measure("retours NOEMIE 578", size, lines, seconds, mb, peak, "lignes"))
+        (seconds, lines, mb, cpu), peak = _in_child(_returns, root, url)
+        results.append(Measure("retours NOEMIE 578", size, lines, seconds, mb, peak, "lignes", cpu))
     for flow in FLOWS:
         source = flows / f"{flow}_{synthetic.FINESS}_20250401000000_0001.txt"
-        results.append(Measure(FLOOR + flow, size, counts[flow], _floor(url, source, flow),
-                               source.stat().st_size / 1e6, 0, "lignes"))
+        for label, shaped in ((FLOOR, False), (SHAPED_FLOOR, True)):
+            results.append(Measure(label + flow, size, counts[flow], _floor(url, source, flow, shaped=shaped),
+                                   source.stat().st_size / 1e6, 0, "lignes"))
     return results
 
 
@@ -288,18 +354,23 @@ def run(sizes: list[int], seed: int, server_url: str | None, keep: Path | None =
 
 
 def render(measures: list[Measure]) -> str:
-    lines = [f"{'étape':26} {'taille':>9} {'éléments':>9} {'secondes':>9} {'débit/s':>10} {'Mo/s':>7} {'pic Mio':>8}"]
+    lines = [f"{'étape':30} {'taille':>9} {'éléments':>9} {'secondes':>9} {'débit/s':>10} {'Mo/s':>7} {'pic Mio':>8}"
+             f" {'CPU fides':>9} {'CPU PG':>7}"]
     for m in measures:
         mbs = f"{m.megabytes / m.seconds:7.1f}" if m.megabytes and m.seconds else " " * 7
         peak = f"{m.peak_mib:8.0f}" if m.peak_mib else " " * 8
         rate = f"{m.rate:>10,.0f}" if m.unit != "s" else " " * 10
-        lines.append(f"{m.stage:26} {m.size:>9} {m.items:>9} {m.seconds:9.3f} {rate} {mbs} {peak}")
+        cpu = f" {m.cpu[0]:9.2f} {m.cpu[1]:7.2f}" if any(m.cpu) else ""
+        lines.append(f"{m.stage:30} {m.size:>9} {m.items:>9} {m.seconds:9.3f} {rate} {mbs} {peak}{cpu}")
     by_size: dict[int, dict[str, Measure]] = {}
     for m in measures:
         by_size.setdefault(m.size, {})[m.stage] = m
     for size, stages in by_size.items():
         for flow in FLOWS:
-            floor = stages.get(FLOOR + flow)
+            floor, shaped = stages.get(FLOOR + flow), stages.get(SHAPED_FLOOR + flow)
             if floor and flow in stages and floor.seconds:
-                lines.append(f"taille {size}: {flow} fides / plancher COPY = {stages[flow].seconds / floor.seconds:.1f}×")
+                said = f"taille {size}: {flow} fides / plancher COPY = {stages[flow].seconds / floor.seconds:.1f}×"
+                if shaped and shaped.seconds:
+                    said += f", / plancher tables fides = {stages[flow].seconds / shaped.seconds:.1f}×"
+                lines.append(said)
     return "\n".join(lines)

@@ -105,7 +105,7 @@ dossier = Table(
     # new dossiers (EN_COURS) skip the VALIDE one
     Index("ix_dossier_pending", "id", postgresql_where=text("to_validate")),
     Index("ix_dossier_valide", "id", postgresql_where=text("state = 1")),
-    postgresql_with={"fillfactor": 70},  # room for HOT updates (migration 0003)
+    postgresql_with={"fillfactor": 50},  # room for HOT updates (migrations 0003, 0005)
 )
 
 # Every version of every integrated line; `current` marks the one in force.

@@ -48,7 +48,7 @@ def test_ingestion_stays_near_the_copy_floor(flow, flows, pg_server_url, templat
         root = tmp_path / f"root{attempt}"
         processor = run._processor(root, url)
         processor.tree.create()
-        runs.append(run._pass_on(root, url, source))
+        runs.append(run._pass_on(root, url, source)[0])
         stored = processor.conn.execute("SELECT count(*) FROM dossier_line WHERE kind = %s", (flow,)).fetchone()[0]
         assert stored == lines  # the run being timed did the whole job
         processor.conn.close()
