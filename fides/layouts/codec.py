@@ -227,10 +227,11 @@ class Shape:
         self._compile_fast()
         self._codes = None
 
-    def parse(self, line: str) -> dict:
+    def parse(self, line: str, zones=None) -> dict:
         rec = self.parse_fixed(line)
         for name, zparse, starts in self.zone_plan:
-            rec[name] = [zparse(line, o) for o in starts]
+            if zones is None or name in zones:
+                rec[name] = [zparse(line, o) for o in starts]
         return rec
 
     # --- fast path ------------------------------------------------------------------------
@@ -538,9 +539,11 @@ class Layout:
             return 0
         return 2 if short is None else 1
 
-    def parse(self, line: str) -> dict:
+    def parse(self, line: str, zones=None) -> dict:
+        """The line's values by field name, each repeated zone as a list of dicts; `zones`: the
+        names of the zones wanted (None: all; the others are left out, not parsed)."""
         shape, full, short = self._resolve(line, 0)
-        rec = shape.parse(full)
+        rec = shape.parse(full, zones)
         if shape.variant.index or self.short == "absent":
             rec = Record(rec)
             rec.variant = shape.variant.index

@@ -14,7 +14,7 @@ import psycopg
 
 from fides.layouts import load as load_layout
 from fides.store import sql
-from fides.validation import DossierData
+from fides.validation import ZONES_READ, DossierData
 
 
 def load(conn: psycopg.Connection, ids: list[int]) -> dict[int, DossierData]:
@@ -24,7 +24,8 @@ def load(conn: psycopg.Connection, ids: list[int]) -> dict[int, DossierData]:
 
 def read(rows: Iterable[tuple]) -> Iterator[tuple[int, DossierData]]:
     """(id, DossierData) from rows (id, finess, nda, kind, subtype, layout, line) ordered by id,
-    kind, seq; a dossier without lines has one row with kind None."""
+    kind, seq; a dossier without lines has one row with kind None. Only the repeated zones the
+    rules read are parsed (`ZONES_READ`)."""
     layouts: dict[str, object] = {}
     for dossier_id, lines in groupby(rows, key=itemgetter(0)):
         vidhosp = version = part = None
@@ -36,7 +37,7 @@ def read(rows: Iterable[tuple]) -> Iterator[tuple[int, DossierData]]:
             lay = layouts.get(layout)
             if lay is None:
                 lay = layouts[layout] = load_layout(layout)
-            record = lay.parse(line)
+            record = lay.parse(line, ZONES_READ)
             if kind == "RSS":
                 rums.append(record)
             elif kind == "VIDHOSP":
