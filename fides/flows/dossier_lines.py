@@ -16,6 +16,8 @@ import threading
 from dataclasses import dataclass
 from typing import Callable
 
+import psycopg
+
 from fides import dossiers
 from fides.errors import Finding
 from fides.flows import register
@@ -47,6 +49,7 @@ PARTS = {
 }
 
 CHUNK_LINES = 10_000  # lines applied per round of statements: bounds memory, amortises round trips
+_SAVEPOINTS_MAX = 48  # chunks that may create their dossiers in a savepoint (see _Applier._create)
 _ISO: dict[str, str | None] = {}
 _COPY_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\r": "\\r", "\n": "\\n"})
 
@@ -97,6 +100,7 @@ class _Applier:
         self.job, self.part = job, part
         self.cause = dossiers.Cause(job.actor, job.file_id, None, job.name)
         self.applied = 0
+        self.savepoints = 0
         self.refusals: list[tuple[int, str, int]] = []
 
     def apply(self, chunk: list[_Line]) -> None:
@@ -110,9 +114,7 @@ class _Applier:
         missing = [n for n in spans if n not in ids and n not in locked]
         created: dict[str, int] = {}
         if missing:
-            created = {nda: i for i, nda in conn.execute(sql.CREATE_DOSSIERS, {
-                "finess": job.config.finess, "at": job.now, "nda": _pack(missing),
-                "entry": _pack(spans[n][0] for n in missing), "exit": _pack(spans[n][1] for n in missing)})}
+            created = self._create(missing, spans)
             ids.update(created)
             raced = [n for n in missing if n not in created]  # created meanwhile by another process
             if raced:
@@ -120,6 +122,23 @@ class _Applier:
         self._touch(chunk, existing, ids, spans)
         dossiers.record_created(conn, list(created.values()), self.cause, job.now)
         self._write(chunk, ids, locked)
+
+    def _create(self, missing: list[str], spans) -> dict[str, int]:
+        """Creates the dossiers `missing`; returns {nda: id} of those this file created (not
+        those another process created meanwhile)."""
+        job, conn = self.job, self.job.conn
+        values = {"finess": job.config.finess, "at": job.now, "nda": _pack(missing),
+                  "entry": _pack(spans[n][0] for n in missing), "exit": _pack(spans[n][1] for n in missing)}
+        # Each savepoint that writes takes one of the 64 subtransaction slots PostgreSQL keeps per
+        # transaction; past them, other sessions' snapshots slow down: huge files finish carefully.
+        if self.savepoints < _SAVEPOINTS_MAX:
+            self.savepoints += 1
+            try:
+                with conn.transaction():
+                    return dict((nda, i) for i, nda in conn.execute(sql.CREATE_DOSSIERS, values))
+            except psycopg.errors.UniqueViolation:
+                pass  # created meanwhile by another process: the savepoint is rolled back
+        return dict((nda, i) for i, nda in conn.execute(sql.CREATE_DOSSIERS_RACED, values))
 
     def _lock(self, ndas: list[str], ids: dict[str, int], locked: dict[str, int]) -> list[str]:
         """Locks the existing dossiers among `ndas`: EN_COURS ones go to `ids` (and are returned),

@@ -74,15 +74,20 @@ SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off;
 SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off
 """
 
-# New dossiers start in EN_COURS (state 0 by default), already touched by this file.
-CREATE_DOSSIERS = """
+# New dossiers start in EN_COURS (state 0 by default), already touched by this file. The chunk's
+# missing dossiers were just looked up, so they are inserted plainly, in a savepoint: ON CONFLICT
+# costs a speculative insertion per row (measured: 1.05 s instead of 0.60 s per 100 000 dossiers).
+# Only when another process created one of them meanwhile does the savepoint roll back and the
+# careful statement (ON CONFLICT DO NOTHING) run instead.
+INSERT_DOSSIERS = """
 INSERT INTO dossier (finess, nda, entry_date, exit_date, last_flow_at)
 SELECT %(finess)s, k.nda, k.entry_date, k.exit_date, %(at)s
 FROM unnest(string_to_array(%(nda)s, chr(31)), string_to_array(%(entry)s, chr(31), '')::date[],
             string_to_array(%(exit)s, chr(31), '')::date[]) AS k(nda, entry_date, exit_date)
-ON CONFLICT (finess, nda) DO NOTHING
-RETURNING id, nda
+{on_conflict}RETURNING id, nda
 """
+CREATE_DOSSIERS = INSERT_DOSSIERS.format(on_conflict="")
+CREATE_DOSSIERS_RACED = INSERT_DOSSIERS.format(on_conflict="ON CONFLICT (finess, nda) DO NOTHING\n")
 
 # The chunk's other dossiers, locked in id order (no deadlock between processes); a dossier not
 # EN_COURS refuses its lines.
