@@ -4,14 +4,22 @@ pure rules; those that pass go to VALIDE (locked), the others keep their anomali
 The sweep walks the pending dossiers in id order, a batch per transaction: each batch is locked,
 read with one query, validated in memory, and its results written with a fixed number of
 statements (anomalies COPYed, one UPDATE for the verdicts, one state change), whatever its size.
+
+A large backlog (a year re-integrated) is shared by `validation.workers` processes: the others are
+spawned with their own connection and walk the same pending dossiers; a batch is locked SKIP
+LOCKED, so each dossier is validated by exactly one of them. A process that fails loses only its
+open batch (rolled back, still pending: the next sweep takes it).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import multiprocessing
+from collections import Counter
 
 import psycopg
+from psycopg.conninfo import make_conninfo
 
 from fides import dossiers
 from fides.billing.params import BillingParams
@@ -23,6 +31,7 @@ from fides.validation import ValidationContext, Verdict, validate
 log = logging.getLogger(__name__)
 
 BATCH = 2000
+PARALLEL_FROM = 10_000  # pending dossiers from which helper processes are worth their start (~1 s)
 
 # Keyset walk: `id > after` on the partial index ix_dossier_pending (id WHERE to_validate), so a
 # batch never re-reads the rows the previous ones handled.
@@ -30,6 +39,10 @@ _PENDING = """
 SELECT id, never_b2 FROM dossier
 WHERE to_validate AND state = 0 AND last_flow_at <= %(before)s AND id > %(after)s
 ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+"""
+_PENDING_COUNT = """
+SELECT count(*) FROM (SELECT 1 FROM dossier WHERE to_validate AND state = 0 AND last_flow_at <= %(before)s
+                      LIMIT %(limit)s) AS p
 """
 _EXPLICIT = "SELECT id, never_b2 FROM dossier WHERE state = 0 AND nda = ANY(%s) ORDER BY id FOR UPDATE SKIP LOCKED"
 # Batch statements on `= ANY(%s)` or an unnest are run unprepared (see fides.dossiers.change).
@@ -61,12 +74,64 @@ def billing_params(config: Config) -> BillingParams:
 def sweep(conn: psycopg.Connection, config: Config, refs, actor: str, now: dt.datetime,
           ndas: list[str] | None = None) -> dict[str, int]:
     """Validate pending dossiers (or the named ones) in batches; returns counts."""
-    counts = {"valides": 0, "en_anomalie": 0, "hors_b2": 0}
+    helpers = []
+    if ndas is None and config["validation.workers"] > 1:
+        helpers = _start_helpers(conn, config, actor, now)
+    counts = _sweep(conn, config, refs, actor, now, ndas)
+    for counted in _join(helpers):
+        counts.update(counted)
+    return dict(counts)
+
+
+def _start_helpers(conn, config: Config, actor: str, now: dt.datetime) -> list:
+    """Helper processes for a large backlog (none for a small one), each given the connection's
+    parameters (the password through the pipe, never a command line)."""
+    pending = conn.execute(_PENDING_COUNT, {"before": now - _quiet(config), "limit": PARALLEL_FROM}).fetchone()[0]
+    if pending < PARALLEL_FROM:
+        return []
+    info = conn.info
+    dsn = make_conninfo(info.dsn, password=info.password) if info.password else info.dsn
+    ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited connection or thread
+    helpers = []
+    for _ in range(config["validation.workers"] - 1):
+        results = ctx.SimpleQueue()
+        proc = ctx.Process(target=_helper, args=(dsn, config, actor, now, results), daemon=True,
+                           name="fides-validation")
+        proc.start()
+        helpers.append((proc, results))
+    return helpers
+
+
+def _helper(dsn: str, config: Config, actor: str, now: dt.datetime, results) -> None:
+    """A helper process: the same sweep on its own connection; its counts go back to the parent."""
+    from fides.store import referentials
+
+    with psycopg.connect(dsn, autocommit=True, application_name="fides-validation") as conn:
+        results.put(_sweep(conn, config, referentials.read(conn), actor, now, None))
+
+
+def _join(helpers) -> list[Counter]:
+    counted = []
+    for proc, results in helpers:
+        proc.join()
+        if proc.exitcode == 0 and not results.empty():
+            counted.append(results.get())
+        else:  # its open batch was rolled back: those dossiers stay pending for the next sweep
+            log.error("validation helper process ended with exit code %s", proc.exitcode)
+    return counted
+
+
+def _quiet(config: Config) -> dt.timedelta:
+    return dt.timedelta(minutes=config["validation.quiet_minutes"])
+
+
+def _sweep(conn, config: Config, refs, actor: str, now: dt.datetime, ndas: list[str] | None) -> Counter:
+    counts = Counter({"valides": 0, "en_anomalie": 0, "hors_b2": 0})
     with conn.transaction():
         ums = dossier_data.UnitesMedicales(conn, config.finess)
     ctx = ValidationContext(billing_params(config), refs, ums.finess_geo, now.date(), ums.type_autorisation)
     cause = dossiers.Cause(actor, detail="validation")
-    quiet = dt.timedelta(minutes=config["validation.quiet_minutes"])
+    quiet = _quiet(config)
     after = 0
     with dossier_data.gc_paused():
         while True:

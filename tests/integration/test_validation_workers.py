@@ -1,0 +1,75 @@
+"""A large backlog is validated by several processes (fides.engine.validation): helper processes
+spawned with their own connection take batches SKIP LOCKED, so every dossier is validated once,
+by one of them, and the counts add up."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import psycopg
+import pytest
+
+from fides import audit, config as config_mod
+from fides.bench import synthetic
+from fides.engine import validation
+
+DOSSIERS = 3000
+LATER = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=2)  # past the quiet time
+
+
+@pytest.fixture
+def cfg(tmp_path):  # for the `engine` fixture (tests/integration/conftest.py)
+    return config_mod.from_mapping(tmp_path, {
+        "inbox": {"stable_seconds": 0}, "establishment": {"finess": synthetic.FINESS},
+        "validation": {"quiet_minutes": 60, "workers": 2}, "billing": {"tjp": {"146": 1000}}})
+
+
+@pytest.fixture
+def backlog(engine, tmp_path):
+    """DOSSIERS complete dossiers integrated, none validated yet (the quiet time runs)."""
+    (engine.tree.inbox / "IUM_990000010_20250101000000_0001.txt").write_text(
+        "".join(line + "\r\n" for line in synthetic.ium_lines()), encoding="latin-1")
+    engine.run_pass()
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    synthetic.write_flows(flows, DOSSIERS, seed=3)
+    for flow in ("VIDHOSP", "RSS"):
+        shutil.copy(flows / f"{flow}_{synthetic.FINESS}_20250401000000_0001.txt", engine.tree.inbox)
+        assert [s for _, _, s in engine.run_pass().processed] == ["OK"]
+    assert _validated(engine.conn) == (0, 0)
+    return engine
+
+
+def _validated(conn) -> tuple[int, int]:
+    """(dossiers no longer to validate, validation audit events)."""
+    return conn.execute("SELECT (SELECT count(*) FROM dossier WHERE NOT to_validate), "
+                        "(SELECT count(*) FROM audit_event WHERE event = 'validation')").fetchone()
+
+
+def test_a_helper_process_validates_on_its_own_connection(backlog, monkeypatch):
+    monkeypatch.setattr(validation, "PARALLEL_FROM", 100)
+    helpers = validation._start_helpers(backlog.conn, backlog.config, "test", LATER)
+    assert len(helpers) == 1
+    (counted,) = validation._join(helpers)  # the helper alone: everything was pending for it
+    assert sum(counted.values()) == DOSSIERS and counted["valides"] > 0
+    valides = backlog.conn.execute("SELECT count(*) FROM dossier WHERE state = 1").fetchone()[0]
+    assert valides == counted["valides"]
+    assert validation.sweep(backlog.conn, backlog.config, backlog.context["refs"], "test", LATER) == \
+        {"valides": 0, "en_anomalie": 0, "hors_b2": 0}
+
+
+def test_parent_and_helper_share_the_backlog_once(backlog, monkeypatch):
+    monkeypatch.setattr(validation, "PARALLEL_FROM", 100)
+    monkeypatch.setattr(validation, "BATCH", 200)  # the parent's batches: the helper keeps 2000
+    counts = validation.sweep(backlog.conn, backlog.config, backlog.context["refs"], "test", LATER)
+    assert sum(counts.values()) == DOSSIERS
+    assert _validated(backlog.conn) == (DOSSIERS, counts["valides"])  # one event per validated dossier
+    twice = backlog.conn.execute("SELECT count(*) FROM (SELECT dossier_id FROM audit_event WHERE event = "
+                                 "'validation' GROUP BY 1 HAVING count(*) > 1) d").fetchone()[0]
+    assert twice == 0
+    assert audit.verify(backlog.conn) == []  # the hash chain stays whole with two writers
+
+
+def test_small_backlog_no_helper(backlog):
+    assert validation._start_helpers(backlog.conn, backlog.config, "test", LATER) == []  # 3000 < 10 000
