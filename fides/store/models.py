@@ -216,7 +216,7 @@ pending_output = Table(
     metadata,
     _id(),
     Column("path", Text, nullable=False),  # relative to the root
-    Column("content", LargeBinary, nullable=False),
+    Column("content", LargeBinary, nullable=False),  # stored uncompressed (migration 0006)
     Column("file_id", BigInteger, ForeignKey("flux_file.id")),
     _now("created_at"),
 )
