@@ -58,7 +58,9 @@ class Measure:
 
 
 def _peak_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident memory of this process, or of the largest of the processes it waited for
+    (a validation helper) if that is more."""
+    return max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
 
 
 def _config(root: Path):
@@ -104,16 +106,50 @@ def _in_child(target, *args):
     return result
 
 
+def _stat(pid: int | str) -> list[str]:
+    """Fields of /proc/<pid>/stat after the command name (field 3, state, is index 0)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def _cpu_seconds(backend_pid: int) -> tuple[float, float]:
-    """CPU seconds used so far by this process (every thread) and by a PostgreSQL backend on this
-    machine (0 when /proc does not say: another system, or a remote server)."""
-    mine = resource.getrusage(resource.RUSAGE_SELF)
+    """CPU seconds used so far by this process and the processes it waited for (validation
+    helpers), and by the whole PostgreSQL server of `backend_pid`: its postmaster, its live
+    processes (backends, WAL writer, checkpointer…) and those that ended (the postmaster's
+    children time). 0 for PostgreSQL when /proc does not say (another system, a remote server)."""
+    mine, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    fides = mine.ru_utime + mine.ru_stime + children.ru_utime + children.ru_stime
     try:
-        fields = Path(f"/proc/{backend_pid}/stat").read_text().rsplit(")", 1)[1].split()
-        backend = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        tick = os.sysconf("SC_CLK_TCK")
+        postmaster = _stat(backend_pid)[1]
+        head = _stat(postmaster)
+        server = sum(int(head[k]) for k in (11, 12, 13, 14))  # utime, stime, cutime, cstime
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = _stat(entry.name)
+                except OSError:  # ended meanwhile
+                    continue
+                if fields[1] == postmaster:
+                    server += int(fields[11]) + int(fields[12])
+        return fides, server / tick
     except (OSError, IndexError, ValueError):
-        backend = 0.0
-    return mine.ru_utime + mine.ru_stime, backend
+        return fides, 0.0
+
+
+class _Clock:
+    """Wall seconds and CPU seconds (fides, PostgreSQL) of the block it wraps."""
+
+    def __init__(self, conn) -> None:
+        self.backend = conn.info.backend_pid
+
+    def __enter__(self) -> "_Clock":
+        self._cpu = _cpu_seconds(self.backend)
+        self._start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.seconds = time.perf_counter() - self._start
+        self.cpu = tuple(b - a for a, b in zip(self._cpu, _cpu_seconds(self.backend)))
 
 
 def _pass_on(root: Path, url: str, source: Path | None = None, name: str = "",
@@ -126,40 +162,36 @@ def _pass_on(root: Path, url: str, source: Path | None = None, name: str = "",
         shutil.copyfile(source, target)
     else:
         target.write_bytes(data)
-    backend = processor.conn.info.backend_pid
-    cpu = _cpu_seconds(backend)
-    start = time.perf_counter()
-    report = processor.run_pass()
-    elapsed = time.perf_counter() - start
-    cpu = tuple(b - a for a, b in zip(cpu, _cpu_seconds(backend)))
+    with _Clock(processor.conn) as clock:
+        report = processor.run_pass()
     status = report.processed[0][2] if report.processed else "ATTENTE"
     if status not in ("OK", "PARTIEL"):
         raise RuntimeError(f"{target.name}: {status}")
-    return elapsed, cpu
+    return clock.seconds, clock.cpu
 
 
-def _validate(root: Path, url: str) -> tuple[float, int]:
+def _validate(root: Path, url: str) -> tuple[float, int, tuple[float, float]]:
     from fides.engine import validation
 
     processor = _processor(root, url)
-    start = time.perf_counter()
-    counts = validation.sweep(processor.conn, processor.config, processor.context["refs"], "bench",
-                              dt.datetime.now(dt.timezone.utc))
-    return time.perf_counter() - start, sum(counts.values())
+    with _Clock(processor.conn) as clock:
+        counts = validation.sweep(processor.conn, processor.config, processor.context["refs"], "bench",
+                                  dt.datetime.now(dt.timezone.utc))
+    return clock.seconds, sum(counts.values()), clock.cpu
 
 
-def _bill(root: Path, url: str) -> tuple[float, int]:
+def _bill(root: Path, url: str) -> tuple[float, int, tuple[float, float]]:
     from fides.billing.run import bill
 
     processor = _processor(root, url)
     conn = processor.conn
-    start = time.perf_counter()
-    with conn.transaction():
-        result = bill(conn, processor.config, processor.context["refs"], processor.tree, "bench",
-                      dt.datetime.now(dt.timezone.utc))
-        processor.queue_outputs(result.outputs)
-    processor.write_outputs(None)
-    return time.perf_counter() - start, sum(1 for r in result.report if r.generated)
+    with _Clock(conn) as clock:
+        with conn.transaction():
+            result = bill(conn, processor.config, processor.context["refs"], processor.tree, "bench",
+                          dt.datetime.now(dt.timezone.utc))
+            processor.queue_outputs(result.outputs)
+        processor.write_outputs(None)
+    return clock.seconds, sum(1 for r in result.report if r.generated), clock.cpu
 
 
 _BILLED = """
@@ -314,11 +346,11 @@ def measure(size: int, server_url: str, work: Path, seed: int, stages: tuple[str
     results.append(Measure("VIDHOSP (renvoi)", size, counts["VIDHOSP"] + 1, seconds, again.stat().st_size / 1e6,
                            peak, "lignes", cpu))
     if "validation" in stages or "facturation" in stages or "retours" in stages:
-        (seconds, validated), peak = _in_child(_validate, root, url)
-        results.append(Measure("validation", size, validated, seconds, 0, peak, "dossiers"))
+        (seconds, validated, cpu), peak = _in_child(_validate, root, url)
+        results.append(Measure("validation", size, validated, seconds, 0, peak, "dossiers", cpu))
     if "facturation" in stages or "retours" in stages:
-        (seconds, billed), peak = _in_child(_bill, root, url)
-        results.append(Measure("facturation B2", size, billed, seconds, 0, peak, "dossiers"))
+        (seconds, billed, cpu), peak = _in_child(_bill, root, url)
+        results.append(Measure("facturation B2", size, billed, seconds, 0, peak, "dossiers", cpu))
     if "retours" in stages:
         (seconds, lines, mb, cpu), peak = _in_child(_returns, root, url)
         results.append(Measure("retours NOEMIE 578", size, lines, seconds, mb, peak, "lignes", cpu))
