@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from fides.layouts import family
+from fides.layouts.values import encode
 
 RECORD = 128
 EOL = "\r\n"
@@ -156,15 +157,41 @@ def invoice_records(inv: Invoice) -> list[str]:
     return records
 
 
+def invoice_pieces(inv: Invoice) -> tuple[str, ...]:
+    """The invoice's records, CRLF-terminated, cut around the invoice number each record carries:
+    `titre_text(t).join(pieces)` is the invoice numbered t (`inv.titre` is not used). Titres are
+    numbered in the transaction that bills, after the invoices are valued and rendered, possibly
+    by another process (fides.billing.run)."""
+    pieces, rest = [], ""
+    for record in invoice_records(replace(inv, titre=0)):
+        a, b = _titre_slot(_kind(record))
+        pieces.append(rest + record[:a])
+        rest = record[b:] + EOL
+    pieces.append(rest)
+    return tuple(pieces)
+
+
+@functools.lru_cache(maxsize=None)
+def _titre_slot(kind: str) -> tuple[int, int]:
+    f = next(f for f in _layouts()[kind].fields if f.name == "num_facture")
+    return f.start - 1, f.end
+
+
+def titre_text(titre: int) -> str:
+    """The invoice number as every record writes it (EncodeError if it does not fit)."""
+    f = next(f for f in _layouts()["2"].fields if f.name == "num_facture")
+    return encode(f.type, f.length, f.decimals or 0, titre)
+
+
 def render_lot(header: LotHeader, invoices: list[Invoice]) -> tuple[bytes, list[int]]:
     """The B2 file of one lot, and the number of records of each invoice (in titre order)."""
     ordered = sorted(invoices, key=lambda i: i.titre)
-    bodies = [invoice_records(inv) for inv in ordered]
+    pieces = [invoice_pieces(inv) for inv in ordered]  # as a billing run writes them
     total = sum((i.valorisation.total for i in invoices), Decimal(0))
     total_amo = sum((i.valorisation.total_amo for i in invoices), Decimal(0))
-    content = lot_file(header, ["".join(r + EOL for r in body) for body in bodies],
-                       sum(len(body) for body in bodies), total, total_amo)
-    return content, [len(body) for body in bodies]
+    content = lot_file(header, [titre_text(inv.titre).join(p) for inv, p in zip(ordered, pieces)],
+                       sum(len(p) - 1 for p in pieces), total, total_amo)
+    return content, [len(p) - 1 for p in pieces]
 
 
 def lot_file(header: LotHeader, bodies: list[str], records: int, total: Decimal, total_amo: Decimal) -> bytes:
@@ -275,13 +302,18 @@ def synthesis_line(nda: str, header: LotHeader, b2_file: str, inv: Invoice) -> s
 def synthesis_parts(nda: str, inv: Invoice) -> tuple[str, str]:
     """The invoice's own fields of its FACT_SYNT line, before and after those of its lot: an
     invoice can wait for its lot's number as two short strings."""
-    vh = inv.vidhosp
-    v = inv.valorisation
-    return (
-        f"FAC;{nda};{inv.titre:09d};{inv.complement};{inv.finess_geo}",
-        f"{vh['nir_assure']}{vh['cle_nir_assure']};{_d8(vh['date_entree'])};{_d8(vh['date_sortie'])};"
-        f"{v.total:.2f};{v.total_amo:.2f};{v.total - v.total_amo:.2f}",
-    )
+    return synthesis_head(nda, inv.titre, inv.complement, inv.finess_geo), synthesis_tail(inv)
+
+
+def synthesis_head(nda: str, titre: int, complement: str, finess_geo: str) -> str:
+    return f"FAC;{nda};{titre:09d};{complement};{finess_geo}"
+
+
+def synthesis_tail(inv: Invoice) -> str:
+    """The part of the FACT_SYNT line that the invoice number does not change."""
+    vh, v = inv.vidhosp, inv.valorisation
+    return (f"{vh['nir_assure']}{vh['cle_nir_assure']};{_d8(vh['date_entree'])};{_d8(vh['date_sortie'])};"
+            f"{v.total:.2f};{v.total_amo:.2f};{v.total - v.total_amo:.2f}")
 
 
 def synthesis_in_lot(parts: tuple[str, str], header: LotHeader, b2_file: str) -> str:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -34,19 +35,22 @@ import psycopg
 
 from fides import dossiers
 from fides.billing import b2, numbering
-from fides.billing.valorisation import REFERENTIAL_ERROR_CODES, Valorisation, valorise
+from fides.billing.valuing import Helpers, InProcess, Valued, Valuer
 from fides.config import Config
 from fides.engine.tree import Tree
-from fides.engine.validation import billing_params
 from fides.errors import CODES
 from fides.store import dossier_data, sql
-from fides.validation import DossierData, ValidationContext
 
 log = logging.getLogger(__name__)
 
 CHUNK = 2000  # dossiers per chunk
+PARALLEL_FROM = 10_000  # billable dossiers from which helper processes are worth their start (~1 s)
 
 _ONE_RUN_AT_A_TIME = "SELECT pg_advisory_xact_lock(hashtext('fides-billing'))"
+_BILLABLE_COUNT = """
+SELECT count(*) FROM (SELECT 1 FROM dossier WHERE state = 1 AND NOT never_b2 AND billable_b2 IS TRUE
+                      LIMIT %(limit)s) AS b
+"""
 # Keyset walk on ix_dossier_valide (id WHERE state = 1): a chunk never re-reads the previous ones.
 _VALIDE_CHUNK = """
 SELECT id FROM dossier WHERE state = 1 AND NOT never_b2 AND billable_b2 IS TRUE AND id > %(after)s
@@ -97,19 +101,6 @@ class BillingResult:
     # FACT_SYNT.TXT; the B2 files are already queued as pending outputs, one per lot, as it closed
     outputs: list[tuple[Path, bytes]] = field(default_factory=list)
     lots: int = 0
-
-
-@dataclass(slots=True)
-class _Ready:
-    dossier_id: int
-    data: DossierData
-    valorisation: Valorisation
-    finess_geo: str
-    organisme: str
-    exercice: int
-    titre_id: int = 0
-    titre: int = 0
-    complement: str = ""
 
 
 class _Waiting(NamedTuple):
@@ -173,10 +164,6 @@ class _Run:
                  file_id: int | None, result: BillingResult) -> None:
         self.conn, self.config, self.tree, self.now, self.file_id = conn, config, tree, now, file_id
         self.result = result
-        self.ums = dossier_data.UnitesMedicales(conn, config.finess)
-        self.ctx = ValidationContext(billing_params(config), refs, self.ums.finess_geo, now.date(),
-                                     self.ums.type_autorisation)
-        self.closed = frozenset(config["numbering.closed_exercices"])
         self.budget = config["establishment.budget_code"]
         self.lot_size = config["billing.lot_size"]
         self.local = now.astimezone().replace(tzinfo=None)
@@ -184,16 +171,21 @@ class _Run:
         self.open: dict[tuple[str, str, int], list[_Waiting]] = {}  # lots filling, by (geo, organisme, exercice)
         self.synthesis: list[str] = []  # FACT_SYNT.TXT, one text per lot
 
-    def chunk(self, ids: list[int]) -> None:
-        ready, errors = self._prepare(dossier_data.load(self.conn, ids))
+    def held(self, ids: list[int]) -> dict[int, tuple[int, int, str]]:
+        """The titres dossiers of a chunk already hold: {dossier_id: (titre_id, numero, complement)}."""
+        return {r[0]: r[1:] for r in self.conn.execute(_ACTIVE_TITRES, (ids,), prepare=False)}
+
+    def apply(self, valued: list[Valued], held: dict[int, tuple[int, int, str]]) -> None:
+        """A chunk valued: referential errors sent back, the others numbered, invoiced, FACTURE."""
+        errors = {v.dossier_id: (v.nda, *v.problem) for v in valued if v.problem}
         if errors:
             self._send_back(errors)
-        if ready:
-            ready = self._number(ready)
-        if ready:
-            self.conn.execute(_RETIRE_INVOICES, ([r.dossier_id for r in ready],), prepare=False)
-            self._invoice(ready)
-            dossiers.change(self.conn, [r.dossier_id for r in ready], "facturation", self.cause, self.now)
+        numbered = self._number([v for v in valued if not v.problem], held)
+        if numbered:
+            ids = [v.dossier_id for v, _, _ in numbered]
+            self.conn.execute(_RETIRE_INVOICES, (ids,), prepare=False)
+            self._invoice(numbered)
+            dossiers.change(self.conn, ids, "facturation", self.cause, self.now)
 
     def finish(self) -> None:
         for key in sorted(self.open):
@@ -203,33 +195,6 @@ class _Run:
                                         "".join(self.synthesis).encode("latin-1")))
 
     # --- a chunk ------------------------------------------------------------------------------
-
-    def _prepare(self, data: dict[int, DossierData]) -> tuple[list[_Ready], dict[int, tuple[str, str, str]]]:
-        """Value each dossier; returns those ready and those with a referential error
-        (nda, code, text)."""
-        ready, errors = [], {}
-        ctx, today = self.ctx, self.now.date()
-        for dossier_id in sorted(data):
-            d = data[dossier_id]
-            v = valorise(d, ctx)
-            last_rum = d.rums[-1] if d.rums else {}
-            geo = v.finess_geo or self.ums.finess_geo(last_rum.get("num_um", ""), last_rum.get("date_entree_um"))
-            problem = None
-            if geo is None:
-                problem = ("LOT003", f"UM {last_rum.get('num_um', '?')}")
-            elif v.findings:
-                referential = [f for f in v.findings if f.code in REFERENTIAL_ERROR_CODES]
-                blocking = referential[0] if referential else next((f for f in v.findings if f.blocking), None)
-                if blocking is not None:
-                    problem = (blocking.code, blocking.text())
-            if problem is not None:
-                errors[dossier_id] = (d.nda, *problem)
-                continue
-            vh = d.vidhosp
-            organisme = f"{vh['code_grand_regime']}{vh['caisse_gestionnaire']}{vh['centre_gestionnaire']:<4}"
-            exercice = numbering.exercice_of(vh["date_sortie"], today, self.closed)
-            ready.append(_Ready(dossier_id, d, v, geo, organisme, exercice))
-        return ready, errors
 
     def _send_back(self, errors: dict[int, tuple[str, str, str]]) -> None:
         ids = sorted(errors)
@@ -241,48 +206,39 @@ class _Run:
                 copy.write_row((dossier_id, code, CODES[code].severity, text, "billing", self.now))
                 self.result.report.append(ReportLine(nda, False, code=code, message=text))
 
-    def _number(self, ready: list[_Ready]) -> list[_Ready]:
+    def _number(self, ready: list[Valued], held: dict[int, tuple[int, int, str]]) -> list[tuple[Valued, int, int]]:
         """Keep the titre a dossier already holds (ARL négatif, MANAGEREJECT C); number the others,
-        consecutively per exercice, in dossier order. Returns those with a titre: when the range of
-        an exercice is exhausted, its dossiers stay VALIDE, reported LOT004 (billed once the range
-        in fides.toml is widened), and the others are billed."""
+        consecutively per exercice, in dossier order. Returns (valued, titre_id, numero) of those
+        with a titre: when the range of an exercice is exhausted, its dossiers stay VALIDE,
+        reported LOT004 (billed once the range in fides.toml is widened), and the others are billed."""
         config, conn = self.config, self.conn
-        held = {r[0]: r[1:] for r in conn.execute(_ACTIVE_TITRES, ([r.dossier_id for r in ready],), prepare=False)}
-        by_exercice: dict[int, list[_Ready]] = {}
-        for r in ready:
-            if r.dossier_id in held:
-                r.titre_id, r.titre, r.complement = held[r.dossier_id]
-            else:
-                by_exercice.setdefault(r.exercice, []).append(r)
+        numbered = [(v, *held[v.dossier_id][:2]) for v in ready if v.dossier_id in held]
+        by_exercice: dict[int, list[Valued]] = {}
+        for v in ready:
+            if v.dossier_id not in held:
+                by_exercice.setdefault(v.exercice, []).append(v)
         for exercice, group in sorted(by_exercice.items()):
             try:
                 numbers = numbering.allocate_titres(conn, exercice, self.budget, len(group),
                                                     config["numbering.titre_first"], config["numbering.titre_last"])
             except numbering.RangeExhausted as exc:  # raised before the counter moves
-                for r in group:
-                    _refuse(self.result, r.data.nda, "LOT004", f"({exc})")
+                for v in group:
+                    _refuse(self.result, v.nda, "LOT004", f"({exc})")
                 continue
-            complement = numbering.complement(exercice, self.budget)
-            for r, numero in zip(group, numbers):
-                r.titre, r.complement = numero, complement
             ids = dict((d, t) for t, d in conn.execute(_INSERT_TITRES, {
-                "exercice": exercice, "budget": self.budget, "complement": complement, "at": self.now,
-                "numeros": list(numbers), "dossiers": [r.dossier_id for r in group]}))
-            for r in group:
-                r.titre_id = ids[r.dossier_id]
-        return [r for r in ready if r.titre_id]
+                "exercice": exercice, "budget": self.budget, "complement": numbering.complement(exercice, self.budget),
+                "at": self.now, "numeros": list(numbers), "dossiers": [v.dossier_id for v in group]}))
+            numbered += [(v, ids[v.dossier_id], numero) for v, numero in zip(group, numbers)]
+        return numbered
 
-    def _invoice(self, ready: list[_Ready]) -> None:
-        """Render each invoice into its group's open lot; close the lots that fill up."""
-        for r in sorted(ready, key=lambda r: r.titre):
-            key = (r.finess_geo, r.organisme, r.exercice)
-            v = r.valorisation
-            inv = b2.Invoice(r.titre, r.complement, r.finess_geo, r.data.vidhosp, v)
-            records = b2.invoice_records(inv)
+    def _invoice(self, numbered: list[tuple[Valued, int, int]]) -> None:
+        """Number each invoice into its group's open lot; close the lots that fill up."""
+        for v, titre_id, titre in sorted(numbered, key=lambda n: n[2]):
+            key = (v.finess_geo, v.organisme, v.exercice)
             waiting = self.open.setdefault(key, [])
-            waiting.append(_Waiting(r.titre, "".join(line + b2.EOL for line in records), len(records),
-                                    r.dossier_id, r.titre_id, r.data.nda, r.complement, v.total, v.total_amo,
-                                    b2.synthesis_parts(r.data.nda, inv)))
+            waiting.append(_Waiting(titre, b2.titre_text(titre).join(v.pieces), len(v.pieces) - 1,
+                                    v.dossier_id, titre_id, v.nda, v.complement, v.total, v.total_amo,
+                                    (b2.synthesis_head(v.nda, titre, v.complement, v.finess_geo), v.synthesis_tail)))
             if len(waiting) >= self.lot_size:
                 self._close(key, self.open.pop(key))
 
@@ -328,8 +284,18 @@ def bill(conn: psycopg.Connection, config: Config, refs, tree: Tree, actor: str,
         else:
             ids = _select(conn, config, requested, result)
             chunks = (ids[i:i + CHUNK] for i in range(0, len(ids), CHUNK))
-        for ids in chunks:
-            run.chunk(ids)
+        valuers = _valuers(conn, config, refs, now, requested is None)
+        try:
+            waiting: deque = deque()  # (held titres, pending result) of the chunks handed out, in order
+            for ids in chunks:
+                held = run.held(ids)
+                waiting.append((held, valuers.submit(ids, {d: h[2] for d, h in held.items()})))
+                if len(waiting) > valuers.ahead:
+                    _apply_next(run, waiting)
+            while waiting:
+                _apply_next(run, waiting)
+        finally:
+            valuers.close()
         run.finish()
     order = {nda: i for i, nda in enumerate(requested or [])}
     result.report.sort(key=lambda r: (order.get(r.nda, len(order)), r.nda))
@@ -337,6 +303,21 @@ def bill(conn: psycopg.Connection, config: Config, refs, tree: Tree, actor: str,
     log.info("billing: %d invoice(s) in %d lot(s), %d not generated", generated, result.lots,
              len(result.report) - generated)
     return result
+
+
+def _valuers(conn, config: Config, refs, now: dt.datetime, everything: bool):
+    """Helper processes for a large run of every VALIDE dossier (`billing.workers` > 1), else
+    this process."""
+    workers = config["billing.workers"]
+    if everything and workers > 1:
+        if conn.execute(_BILLABLE_COUNT, {"limit": PARALLEL_FROM}).fetchone()[0] >= PARALLEL_FROM:
+            return Helpers(conn, config, now, workers)
+    return InProcess(conn, Valuer.of(conn, config, refs, now))
+
+
+def _apply_next(run: "_Run", waiting: deque) -> None:
+    held, pending = waiting.popleft()
+    run.apply(pending.get(), held)
 
 
 def render_report(result: BillingResult) -> bytes:

@@ -19,13 +19,13 @@ import multiprocessing
 from collections import Counter
 
 import psycopg
-from psycopg.conninfo import make_conninfo
 
 from fides import dossiers
 from fides.billing.params import BillingParams
 from fides.config import Config
 from fides.errors import Finding
 from fides.store import dossier_data
+from fides.store.db import helper_dsn
 from fides.validation import ValidationContext, Verdict, validate
 
 log = logging.getLogger(__name__)
@@ -89,8 +89,7 @@ def _start_helpers(conn, config: Config, actor: str, now: dt.datetime) -> list:
     pending = conn.execute(_PENDING_COUNT, {"before": now - _quiet(config), "limit": PARALLEL_FROM}).fetchone()[0]
     if pending < PARALLEL_FROM:
         return []
-    info = conn.info
-    dsn = make_conninfo(info.dsn, password=info.password) if info.password else info.dsn
+    dsn = helper_dsn(conn)
     ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited connection or thread
     helpers = []
     for _ in range(config["validation.workers"] - 1):

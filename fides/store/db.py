@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import psycopg
+from psycopg.conninfo import make_conninfo
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,13 @@ def connect(url: str, *, wait_seconds: float = 0.0) -> psycopg.Connection:
             log.warning("database unreachable, retrying in %.1fs", delay)
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
+
+
+def helper_dsn(conn: psycopg.Connection) -> str:
+    """The parameters of `conn` for a helper process to open its own connection (its password
+    included: hand it over through a pipe, never a command line or a log)."""
+    info = conn.info
+    return make_conninfo(info.dsn, password=info.password) if info.password else info.dsn
 
 
 def sqlalchemy_url(url: str) -> str:

@@ -97,3 +97,18 @@ def test_exb_is_folded_into_the_ghs_line():
     # 10019.69 (GHS) - 2658.06 (EXB) = 7361.63
     assert ghs["base_remboursement"] == ghs["montant_total_depense"] == Decimal("7361.63")
     assert counts == [len(inv.records)]
+
+
+def test_an_invoice_numbered_after_rendering_is_the_invoice_rendered_with_its_number():
+    """A billing run renders invoices before their titres are allocated (b2.invoice_pieces), then
+    writes the number into each record: the same bytes as rendering with the number."""
+    transfer = f.dossier(f.vidhosp(num_admin_sejour="2025000104", etab_transfert="750000010"))
+    dossiers = [f.dossier(f.vidhosp()), f.dossier(f.vidhosp(), fichcomp={"06": [f.med()], "02": [f.dmi()]}), transfer]
+    for titre in (1, 12, 987654321):
+        for d in dossiers:
+            inv = b2.Invoice(titre, "2025H0", "990000028", d.vidhosp, valorise(d, f.context()))
+            records = b2.invoice_records(inv)
+            pieces = b2.invoice_pieces(inv)
+            assert len(pieces) == len(records) + 1
+            assert b2.titre_text(titre).join(pieces) == "".join(r + b2.EOL for r in records)
+    assert any(r.startswith("3S") for r in b2.invoice_records(inv))  # the transfer record is covered

@@ -1,0 +1,160 @@
+"""Where a billing run values its dossiers and renders their invoices: in its own process, or, for
+a large run, in helper processes (`billing.workers`).
+
+Valuing (fides.billing.valorisation) and rendering (fides.billing.b2) are pure and take most of a
+run's time; numbering titres, closing lots and every write stay with the run, in its one
+transaction. A helper reads the dossiers of a chunk on its own connection: the run has locked them
+(FOR UPDATE), so they cannot change until it commits and the helper reads what the run would. It
+sends back each invoice rendered without its number (b2.invoice_pieces), which the run writes in
+once the titre is allocated: the same bytes as a run in one process. Chunks are handed out in
+order and their results applied in that order, a few ahead, so titres are numbered in dossier
+order as before.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import multiprocessing
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import NamedTuple
+
+import psycopg
+
+from fides.billing import b2, numbering
+from fides.billing.valorisation import REFERENTIAL_ERROR_CODES, valorise
+from fides.config import Config
+from fides.engine.validation import billing_params
+from fides.store import dossier_data
+from fides.store.db import helper_dsn
+from fides.validation import DossierData, ValidationContext
+
+
+class Valued(NamedTuple):
+    """A dossier valued, its invoice rendered without its number (b2.invoice_pieces), or the
+    referential error (code, text) that sends it back to EN_COURS: what `Valuer.value` gives."""
+
+    dossier_id: int
+    nda: str
+    problem: tuple[str, str] | None
+    finess_geo: str = ""
+    organisme: str = ""
+    exercice: int = 0
+    complement: str = ""  # of the titre the dossier holds, or of a new one of its exercice
+    total: Decimal = Decimal(0)
+    total_amo: Decimal = Decimal(0)
+    pieces: tuple[str, ...] = ()  # joined by the titre's text: the invoice's B2 records
+    synthesis_tail: str = ""
+
+
+@dataclass(frozen=True)
+class Valuer:
+    """Values dossiers and renders their invoices: pure, the same in the billing run's process or
+    in a helper process (its own connection gave `unites`)."""
+
+    ctx: ValidationContext
+    unites: dossier_data.UnitesMedicales
+    budget: str
+    closed: frozenset[int]
+
+    @classmethod
+    def of(cls, conn, config: Config, refs, now: dt.datetime) -> "Valuer":
+        unites = dossier_data.UnitesMedicales(conn, config.finess)
+        ctx = ValidationContext(billing_params(config), refs, unites.finess_geo, now.date(), unites.type_autorisation)
+        return cls(ctx, unites, config["establishment.budget_code"], frozenset(config["numbering.closed_exercices"]))
+
+    def value(self, data: dict[int, DossierData], complements: dict[int, str]) -> list[Valued]:
+        """Each dossier in id order; `complements`: those of the titres some dossiers already hold
+        (ARL négatif, MANAGEREJECT C), kept on their invoice."""
+        out = []
+        for dossier_id in sorted(data):
+            d = data[dossier_id]
+            v = valorise(d, self.ctx)
+            last_rum = d.rums[-1] if d.rums else {}
+            geo = v.finess_geo or self.unites.finess_geo(last_rum.get("num_um", ""), last_rum.get("date_entree_um"))
+            problem = None
+            if geo is None:
+                problem = ("LOT003", f"UM {last_rum.get('num_um', '?')}")
+            elif v.findings:
+                referential = [f for f in v.findings if f.code in REFERENTIAL_ERROR_CODES]
+                blocking = referential[0] if referential else next((f for f in v.findings if f.blocking), None)
+                if blocking is not None:
+                    problem = (blocking.code, blocking.text())
+            if problem is not None:
+                out.append(Valued(dossier_id, d.nda, problem))
+                continue
+            vh = d.vidhosp
+            exercice = numbering.exercice_of(vh["date_sortie"], self.ctx.today, self.closed)
+            complement = complements.get(dossier_id) or numbering.complement(exercice, self.budget)
+            inv = b2.Invoice(0, complement, geo, vh, v)
+            out.append(Valued(dossier_id, d.nda, None, geo,
+                              f"{vh['code_grand_regime']}{vh['caisse_gestionnaire']}{vh['centre_gestionnaire']:<4}",
+                              exercice, complement, v.total, v.total_amo, b2.invoice_pieces(inv), b2.synthesis_tail(inv)))
+        return out
+
+
+class _Done:
+    """A chunk valued here, at once: the interface of a helper's pending result."""
+
+    def __init__(self, valued: list[Valued]) -> None:
+        self._valued = valued
+
+    def get(self) -> list[Valued]:
+        return self._valued
+
+
+class InProcess:
+    """Values each chunk in the run's own process, when it is handed out."""
+
+    ahead = 0  # chunks handed out before the first result is applied
+
+    def __init__(self, conn, valuer: Valuer) -> None:
+        self.conn, self.valuer = conn, valuer
+
+    def submit(self, ids: list[int], complements: dict[int, str]) -> _Done:
+        return _Done(self.valuer.value(dossier_data.load(self.conn, ids), complements))
+
+    def close(self) -> None:
+        pass
+
+
+class Helpers:
+    """Values chunks in `workers` helper processes (spawned: a fresh interpreter, no inherited
+    connection), each with its own connection and its own Valuer."""
+
+    def __init__(self, conn, config: Config, now: dt.datetime, workers: int) -> None:
+        self.ahead = workers
+        self.pool = multiprocessing.get_context("spawn").Pool(
+            workers, initializer=_start, initargs=(helper_dsn(conn), config, now))
+
+    def submit(self, ids: list[int], complements: dict[int, str]):
+        return self.pool.apply_async(_value, (ids, complements))
+
+    def close(self) -> None:
+        self.pool.terminate()  # every result was taken, or the run failed and is rolled back
+        self.pool.join()
+
+
+_helper: tuple | BaseException = ()  # in a helper process: (connection, Valuer), or why it has none
+
+
+def _start(dsn: str, config: Config, now: dt.datetime) -> None:
+    """A helper's start. It must not raise: a pool replaces a helper whose start failed, forever;
+    the failure is kept and raised by the first chunk, which fails the run."""
+    from fides.store import referentials
+
+    global _helper
+    gc.disable()  # as dossier_data.gc_paused: the chunks make no reference cycle
+    try:
+        conn = psycopg.connect(dsn, autocommit=True, application_name="fides-billing")
+        _helper = (conn, Valuer.of(conn, config, referentials.read(conn), now))
+    except Exception as exc:
+        _helper = exc
+
+
+def _value(ids: list[int], complements: dict[int, str]) -> list[Valued]:
+    if isinstance(_helper, BaseException):
+        raise RuntimeError(f"billing helper could not start: {_helper}") from None  # libpq never says a password
+    conn, valuer = _helper
+    return valuer.value(dossier_data.load(conn, ids), complements)

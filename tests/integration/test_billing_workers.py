@@ -1,0 +1,109 @@
+"""A large billing run values and renders its invoices in helper processes (fides.billing.valuing):
+the same titres, lots, B2 files and report, byte for byte, as one process billing the same
+dossiers; and a helper that fails fails the run, which keeps nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import uuid
+
+import psycopg
+import pytest
+
+from fides import config as config_mod
+from fides.bench import synthetic
+from fides.billing import run as billing_run
+from fides.billing import valuing
+from fides.engine import validation
+from fides.engine.hooks import AFTER_PASS
+from fides.engine.process import Processor
+from fides.store import referentials
+from fides.store.schema import database_url
+
+DOSSIERS = 2500
+NOW = dt.datetime(2025, 6, 2, 8, 0, tzinfo=dt.timezone.utc)
+
+
+def _site(tmp_path, server: str, template: str, flows, workers: int):
+    """A fresh database and root with the same dossiers integrated and validated."""
+    name = f"fides_t_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    cfg = config_mod.from_mapping(tmp_path / name, {
+        "inbox": {"stable_seconds": 0}, "establishment": {"finess": synthetic.FINESS},
+        "billing": {"tjp": {"146": 1000}, "lot_size": 300, "workers": workers}})
+    conn = psycopg.connect(database_url(server, name), autocommit=True)
+    processor = Processor(cfg, conn, {}, AFTER_PASS)
+    processor.tree.create()
+    refs = referentials.read(conn)
+    processor.context.update(refs=refs, codes=referentials.CodeSets(refs, referentials.tables(conn)))
+    (processor.tree.inbox / "IUM_990000010_20250101000000_0001.txt").write_text(
+        "".join(line + "\r\n" for line in synthetic.ium_lines()), encoding="latin-1")
+    processor.run_pass()
+    for flow in ("VIDHOSP", "RSS", "FICHCOMP"):
+        shutil.copy(flows / f"{flow}_{synthetic.FINESS}_20250401000000_0001.txt", processor.tree.inbox)
+        processor.run_pass()
+    validation.sweep(conn, cfg, refs, "test", NOW)
+    return name, processor
+
+
+def _bill(processor) -> tuple[list, list, list]:
+    """(report lines, pending outputs (path, bytes), titres) of a billing run of every VALIDE dossier."""
+    conn = processor.conn
+    with conn.transaction():
+        result = billing_run.bill(conn, processor.config, processor.context["refs"], processor.tree, "test", NOW)
+        processor.queue_outputs(result.outputs)
+    outputs = conn.execute("SELECT path, content FROM pending_output ORDER BY path").fetchall()
+    titres = conn.execute("SELECT d.nda, t.numero, t.complement FROM titre t JOIN dossier d ON d.id = t.dossier_id "
+                          "ORDER BY t.numero").fetchall()
+    return [line.render() for line in result.report], [(p, bytes(c)) for p, c in outputs], titres
+
+
+@pytest.fixture
+def flows(tmp_path):
+    directory = tmp_path / "flows"
+    directory.mkdir()
+    synthetic.write_flows(directory, DOSSIERS, seed=11)
+    return directory
+
+
+def test_helpers_bill_the_same_bytes_as_one_process(tmp_path, pg_server_url, template_db, flows, monkeypatch):
+    monkeypatch.setattr(billing_run, "PARALLEL_FROM", 100)
+    used = []
+    chosen = billing_run._valuers
+    monkeypatch.setattr(billing_run, "_valuers", lambda *a: used.append(chosen(*a)) or used[-1])
+    sites = [_site(tmp_path, pg_server_url, template_db, flows, workers) for workers in (1, 2)]
+    try:
+        alone, shared = (_bill(processor) for _, processor in sites)
+        assert [type(v) for v in used] == [valuing.InProcess, valuing.Helpers]
+        report, outputs, titres = alone
+        assert sum(line.split(";")[2] == "GENERE" for line in report) > DOSSIERS * 0.9
+        assert len([p for p, _ in outputs if p.endswith(".b2")]) >= DOSSIERS // 300
+        assert shared == alone  # report, every B2 file and FACT_SYNT.TXT byte for byte, titres
+        helpers = sites[1][1].conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                                           "'fides-billing'").fetchone()[0]
+        assert helpers == 0  # the helpers' connections are gone with them
+    finally:
+        for name, processor in sites:
+            processor.conn.close()
+            with psycopg.connect(pg_server_url, autocommit=True) as c:
+                c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_a_failing_helper_fails_the_run_which_keeps_nothing(tmp_path, pg_server_url, template_db, flows, monkeypatch):
+    monkeypatch.setattr(billing_run, "PARALLEL_FROM", 100)
+    name, processor = _site(tmp_path, pg_server_url, template_db, flows, 2)
+    try:
+        # a helper whose connection is refused (spawned processes do not see a monkeypatch)
+        monkeypatch.setattr(valuing, "helper_dsn", lambda conn: conn.info.dsn + " dbname=no_such_database")
+        with pytest.raises(RuntimeError, match="billing helper could not start"):
+            _bill(processor)
+        conn = processor.conn
+        assert conn.execute("SELECT count(*) FROM titre").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM dossier WHERE state = 2").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM pending_output").fetchone()[0] == 0
+    finally:
+        processor.conn.close()
+        with psycopg.connect(pg_server_url, autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
