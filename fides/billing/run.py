@@ -317,7 +317,7 @@ def _valuers(conn, config: Config, refs, now: dt.datetime, everything: bool):
 
 def _apply_next(run: "_Run", waiting: deque) -> None:
     held, pending = waiting.popleft()
-    run.apply(pending.get(), held)
+    run.apply(pending.result(), held)
 
 
 def render_report(result: BillingResult) -> bytes:

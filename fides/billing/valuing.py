@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
@@ -95,12 +96,12 @@ class Valuer:
 
 
 class _Done:
-    """A chunk valued here, at once: the interface of a helper's pending result."""
+    """A chunk valued here, at once: the interface of a helper's pending result (a Future)."""
 
     def __init__(self, valued: list[Valued]) -> None:
         self._valued = valued
 
-    def get(self) -> list[Valued]:
+    def result(self) -> list[Valued]:
         return self._valued
 
 
@@ -121,27 +122,29 @@ class InProcess:
 
 class Helpers:
     """Values chunks in `workers` helper processes (spawned: a fresh interpreter, no inherited
-    connection), each with its own connection and its own Valuer."""
+    connection), each with its own connection and its own Valuer. A helper that dies (killed,
+    out of memory) fails every pending result (BrokenProcessPool), hence the run: a
+    multiprocessing.Pool would wait for the lost chunk for ever."""
 
     def __init__(self, conn, config: Config, now: dt.datetime, workers: int) -> None:
         self.ahead = workers
-        self.pool = multiprocessing.get_context("spawn").Pool(
-            workers, initializer=_start, initargs=(helper_dsn(conn), config, now))
+        self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_start, initargs=(helper_dsn(conn), config, now))
 
     def submit(self, ids: list[int], complements: dict[int, str]):
-        return self.pool.apply_async(_value, (ids, complements))
+        return self.pool.submit(_value, ids, complements)
 
     def close(self) -> None:
-        self.pool.terminate()  # every result was taken, or the run failed and is rolled back
-        self.pool.join()
+        # every result was taken, or the run failed and is rolled back: drop what is queued
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 _helper: tuple | BaseException = ()  # in a helper process: (connection, Valuer), or why it has none
 
 
 def _start(dsn: str, config: Config, now: dt.datetime) -> None:
-    """A helper's start. It must not raise: a pool replaces a helper whose start failed, forever;
-    the failure is kept and raised by the first chunk, which fails the run."""
+    """A helper's start. The failure, if any, is kept and raised by the first chunk, with its
+    reason (a failing initializer only says that the pool broke)."""
     from fides.store import referentials
 
     global _helper

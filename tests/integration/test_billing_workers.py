@@ -1,12 +1,17 @@
 """A large billing run values and renders its invoices in helper processes (fides.billing.valuing):
 the same titres, lots, B2 files and report, byte for byte, as one process billing the same
-dossiers; and a helper that fails fails the run, which keeps nothing."""
+dossiers; and a helper that cannot start or is killed fails the run, which keeps nothing."""
 
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
+import os
 import shutil
+import signal
+import time
 import uuid
+from concurrent.futures.process import BrokenProcessPool
 
 import psycopg
 import pytest
@@ -102,6 +107,32 @@ def test_a_failing_helper_fails_the_run_which_keeps_nothing(tmp_path, pg_server_
         conn = processor.conn
         assert conn.execute("SELECT count(*) FROM titre").fetchone()[0] == 0
         assert conn.execute("SELECT count(*) FROM dossier WHERE state = 2").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM pending_output").fetchone()[0] == 0
+    finally:
+        processor.conn.close()
+        with psycopg.connect(pg_server_url, autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_a_killed_helper_fails_the_run_which_keeps_nothing(tmp_path, pg_server_url, template_db, flows, monkeypatch):
+    monkeypatch.setattr(billing_run, "PARALLEL_FROM", 100)
+    name, processor = _site(tmp_path, pg_server_url, template_db, flows, 2)
+    apply_next = billing_run._apply_next
+
+    def kill_a_helper_first(run, waiting):  # as the OOM killer would, while chunks are pending
+        for child in multiprocessing.active_children():
+            os.kill(child.pid, signal.SIGKILL)
+            break
+        monkeypatch.setattr(billing_run, "_apply_next", apply_next)
+        time.sleep(0.5)
+        apply_next(run, waiting)
+
+    monkeypatch.setattr(billing_run, "_apply_next", kill_a_helper_first)
+    try:
+        with pytest.raises(BrokenProcessPool):
+            _bill(processor)
+        conn = processor.conn
+        assert conn.execute("SELECT count(*) FROM titre").fetchone()[0] == 0
         assert conn.execute("SELECT count(*) FROM pending_output").fetchone()[0] == 0
     finally:
         processor.conn.close()
