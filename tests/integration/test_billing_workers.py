@@ -66,6 +66,22 @@ def _bill(processor) -> tuple[list, list, list]:
 
 
 @pytest.fixture
+def sites(tmp_path, pg_server_url, template_db, flows):
+    """`sites(workers)` -> a processor on a site of its own; every site dropped at the end."""
+    made = []
+
+    def make(workers: int):
+        made.append(_site(tmp_path, pg_server_url, template_db, flows, workers))
+        return made[-1][1]
+
+    yield make
+    for name, processor in made:
+        processor.conn.close()
+        with psycopg.connect(pg_server_url, autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
 def flows(tmp_path):
     directory = tmp_path / "flows"
     directory.mkdir()
@@ -73,50 +89,42 @@ def flows(tmp_path):
     return directory
 
 
-def test_helpers_bill_the_same_bytes_as_one_process(tmp_path, pg_server_url, template_db, flows, monkeypatch):
+def _nothing_kept(conn) -> None:
+    assert conn.execute("SELECT count(*) FROM titre").fetchone()[0] == 0
+    assert conn.execute("SELECT count(*) FROM dossier WHERE state = 2").fetchone()[0] == 0
+    assert conn.execute("SELECT count(*) FROM pending_output").fetchone()[0] == 0
+
+
+def test_helpers_bill_the_same_bytes_as_one_process(sites, monkeypatch):
     monkeypatch.setattr(billing_run, "PARALLEL_FROM", 100)
     used = []
     chosen = billing_run._valuers
     monkeypatch.setattr(billing_run, "_valuers", lambda *a: used.append(chosen(*a)) or used[-1])
-    sites = [_site(tmp_path, pg_server_url, template_db, flows, workers) for workers in (1, 2)]
-    try:
-        alone, shared = (_bill(processor) for _, processor in sites)
-        assert [type(v) for v in used] == [valuing.InProcess, valuing.Helpers]
-        report, outputs, titres = alone
-        assert sum(line.split(";")[2] == "GENERE" for line in report) > DOSSIERS * 0.9
-        assert len([p for p, _ in outputs if p.endswith(".b2")]) >= DOSSIERS // 300
-        assert shared == alone  # report, every B2 file and FACT_SYNT.TXT byte for byte, titres
-        helpers = sites[1][1].conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
-                                           "'fides-billing'").fetchone()[0]
-        assert helpers == 0  # the helpers' connections are gone with them
-    finally:
-        for name, processor in sites:
-            processor.conn.close()
-            with psycopg.connect(pg_server_url, autocommit=True) as c:
-                c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    one, two = sites(1), sites(2)
+    alone, shared = _bill(one), _bill(two)
+    assert [type(v) for v in used] == [valuing.InProcess, valuing.Helpers]
+    report, outputs, titres = alone
+    assert sum(line.split(";")[2] == "GENERE" for line in report) > DOSSIERS * 0.9
+    assert len([p for p, _ in outputs if p.endswith(".b2")]) >= DOSSIERS // 300
+    assert shared == alone  # report, every B2 file and FACT_SYNT.TXT byte for byte, titres
+    helpers = two.conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                               "'fides-billing'").fetchone()[0]
+    assert helpers == 0  # the helpers' connections are gone with them
 
 
-def test_a_failing_helper_fails_the_run_which_keeps_nothing(tmp_path, pg_server_url, template_db, flows, monkeypatch):
+def test_a_failing_helper_fails_the_run_which_keeps_nothing(sites, monkeypatch):
     monkeypatch.setattr(billing_run, "PARALLEL_FROM", 100)
-    name, processor = _site(tmp_path, pg_server_url, template_db, flows, 2)
-    try:
-        # a helper whose connection is refused (spawned processes do not see a monkeypatch)
-        monkeypatch.setattr(valuing, "helper_dsn", lambda conn: conn.info.dsn + " dbname=no_such_database")
-        with pytest.raises(RuntimeError, match="billing helper could not start"):
-            _bill(processor)
-        conn = processor.conn
-        assert conn.execute("SELECT count(*) FROM titre").fetchone()[0] == 0
-        assert conn.execute("SELECT count(*) FROM dossier WHERE state = 2").fetchone()[0] == 0
-        assert conn.execute("SELECT count(*) FROM pending_output").fetchone()[0] == 0
-    finally:
-        processor.conn.close()
-        with psycopg.connect(pg_server_url, autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    processor = sites(2)
+    # a helper whose connection is refused (spawned processes do not see a monkeypatch)
+    monkeypatch.setattr(valuing, "helper_dsn", lambda conn: conn.info.dsn + " dbname=no_such_database")
+    with pytest.raises(RuntimeError, match="billing helper could not start"):
+        _bill(processor)
+    _nothing_kept(processor.conn)
 
 
-def test_a_killed_helper_fails_the_run_which_keeps_nothing(tmp_path, pg_server_url, template_db, flows, monkeypatch):
+def test_a_killed_helper_fails_the_run_which_keeps_nothing(sites, monkeypatch):
     monkeypatch.setattr(billing_run, "PARALLEL_FROM", 100)
-    name, processor = _site(tmp_path, pg_server_url, template_db, flows, 2)
+    processor = sites(2)
     apply_next = billing_run._apply_next
 
     def kill_a_helper_first(run, waiting):  # as the OOM killer would, while chunks are pending
@@ -128,13 +136,6 @@ def test_a_killed_helper_fails_the_run_which_keeps_nothing(tmp_path, pg_server_u
         apply_next(run, waiting)
 
     monkeypatch.setattr(billing_run, "_apply_next", kill_a_helper_first)
-    try:
-        with pytest.raises(BrokenProcessPool):
-            _bill(processor)
-        conn = processor.conn
-        assert conn.execute("SELECT count(*) FROM titre").fetchone()[0] == 0
-        assert conn.execute("SELECT count(*) FROM pending_output").fetchone()[0] == 0
-    finally:
-        processor.conn.close()
-        with psycopg.connect(pg_server_url, autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with pytest.raises(BrokenProcessPool):
+        _bill(processor)
+    _nothing_kept(processor.conn)
