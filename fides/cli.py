@@ -231,7 +231,7 @@ def _bench_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keep", type=Path, help="garder les flux et la base dans ce répertoire")
 
 
-@command("bench", "mesurer chaque étape sur des flux synthétiques (débits, mémoire, plancher COPY, latence)", _bench_args)
+@command("bench", "mesurer chaque étape sur des flux synthétiques (débits, mémoire, CPU, planchers COPY, latence)", _bench_args)
 def cmd_bench(args: argparse.Namespace) -> int:
     from fides.bench import STAGES
     from fides.bench.run import render, run
