@@ -103,7 +103,6 @@ def write_flows(directory: Path, dossiers: int, seed: int = 20250303) -> Sizes:
     rss_tpl = {(a, z): _rss_template(a, z) for a in (0, 2) for z in (1, 3)}
     med_tpl = _fichcomp_template()
     dmt_start = len(vid_tpl[1]) - 50
-    counts = Sizes(0, 0, 0)
     names = {k: directory / f"{k}_{FINESS}_20250401000000_0001.txt" for k in ("VIDHOSP", "RSS", "FICHCOMP")}
     with names["VIDHOSP"].open("w", encoding="latin-1", newline="") as fv, \
             names["RSS"].open("w", encoding="latin-1", newline="") as fr, \
