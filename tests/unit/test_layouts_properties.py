@@ -72,7 +72,6 @@ def line_of(draw, lay):
     fixed = [f for f in lay.fields if f.zone is None and (not restreint or f.end <= lay.restreint_length)]
     counts = {z.counter: draw(st.integers(0, 3)) for z in lay.zones} if not restreint else {}
     # NIR pairs are drawn together so that each key fits its body
-    by_name = {f.name: f for f in fixed}
     forced: dict[str, str] = {}
     for f in fixed:
         if f.check == "nir":
