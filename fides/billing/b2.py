@@ -172,14 +172,19 @@ def invoice_pieces(inv: Invoice) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=None)
+def _num_facture(kind: str):
+    """The invoice number field of a record type (looked up once: a billing run asks per invoice)."""
+    return next(f for f in _layouts()[kind].fields if f.name == "num_facture")
+
+
 def _titre_slot(kind: str) -> tuple[int, int]:
-    f = next(f for f in _layouts()[kind].fields if f.name == "num_facture")
+    f = _num_facture(kind)
     return f.start - 1, f.end
 
 
 def titre_text(titre: int) -> str:
     """The invoice number as every record writes it (EncodeError if it does not fit)."""
-    f = next(f for f in _layouts()["2"].fields if f.name == "num_facture")
+    f = _num_facture("2")
     return encode(f.type, f.length, f.decimals or 0, titre)
 
 
@@ -294,16 +299,9 @@ def read(data: bytes) -> ReadFile:
     return parsed
 
 
-def synthesis_line(nda: str, header: LotHeader, b2_file: str, inv: Invoice) -> str:
-    """One FACT_SYNT.TXT line (b2_noemie/defis_control_flows.csv): amounts in euros, point decimal."""
-    return synthesis_in_lot(synthesis_parts(nda, inv), header, b2_file)
-
-
-def synthesis_parts(nda: str, inv: Invoice) -> tuple[str, str]:
-    """The invoice's own fields of its FACT_SYNT line, before and after those of its lot: an
-    invoice can wait for its lot's number as two short strings."""
-    return synthesis_head(nda, inv.titre, inv.complement, inv.finess_geo), synthesis_tail(inv)
-
+# A FACT_SYNT.TXT line (b2_noemie/defis_control_flows.csv), amounts in euros with a point: the
+# invoice's head, its lot's fields, the invoice's tail, the B2 file. An invoice waits for its lot
+# as head and tail; the lot's fields are written once per lot.
 
 def synthesis_head(nda: str, titre: int, complement: str, finess_geo: str) -> str:
     return f"FAC;{nda};{titre:09d};{complement};{finess_geo}"
@@ -316,8 +314,13 @@ def synthesis_tail(inv: Invoice) -> str:
             f"{v.total:.2f};{v.total_amo:.2f};{v.total - v.total_amo:.2f}")
 
 
-def synthesis_in_lot(parts: tuple[str, str], header: LotHeader, b2_file: str) -> str:
-    return f"{parts[0]};{header.numero:03d};{_d8(header.created)};{header.organisme.strip()};{parts[1]};{b2_file}"
+def synthesis_lot_fields(header: LotHeader) -> str:
+    """The lot's fields of the FACT_SYNT lines of its invoices."""
+    return f"{header.numero:03d};{_d8(header.created)};{header.organisme.strip()}"
+
+
+def synthesis_in_lot(parts: tuple[str, str], lot_fields: str, b2_file: str) -> str:
+    return f"{parts[0]};{lot_fields};{parts[1]};{b2_file}"
 
 
 def _d8(value) -> str:

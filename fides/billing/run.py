@@ -266,7 +266,8 @@ class _Run:
                 copy.write_row((w.dossier_id, w.titre_id, lot_id, w.total, w.total_amo, w.records, self.now))
         lot = f"{numero:03d}"
         result.report.extend(ReportLine(w.nda, True, f"{w.titre:09d}", w.complement, lot, name) for w in invoices)
-        self.synthesis.append("".join(b2.synthesis_in_lot(w.synthesis, header, name) + "\r\n" for w in invoices))
+        lot_fields = b2.synthesis_lot_fields(header)
+        self.synthesis.append("".join(b2.synthesis_in_lot(w.synthesis, lot_fields, name) + "\r\n" for w in invoices))
         result.lots += 1
 
 

@@ -102,6 +102,12 @@ def test_validated_dossiers_are_billed_in_lots(engine):
     assert all(len(line) == 128 for p in files for line in p.read_text(encoding="latin-1").splitlines())
     synth = (engine.tree.reports / "FACT_SYNT.TXT").read_text(encoding="latin-1").splitlines()
     assert [line.split(";")[1] for line in synth] == ndas
+    # every field of a line: the invoice's, its lot's (the third invoice is in the second lot), the file
+    total, amo = totals[2]
+    organisme = conn.execute("SELECT organisme FROM lot WHERE numero = 2").fetchone()[0].strip()
+    assert synth[2].split(";") == [
+        "FAC", "2025000203", "000000003", "2025H0", "990000028", "002", f"{NOW.astimezone():%Y%m%d}", organisme,
+        "185057800608491", "20250303", "20250306", f"{total:.2f}", f"{amo:.2f}", f"{total - amo:.2f}", lots[1][2]]
 
 
 def test_requested_dossiers_and_reasons(engine):
