@@ -17,6 +17,7 @@ import datetime as dt
 import logging
 import multiprocessing
 from collections import Counter
+from concurrent.futures import Future, ProcessPoolExecutor
 
 import psycopg
 
@@ -83,40 +84,35 @@ def sweep(conn: psycopg.Connection, config: Config, refs, actor: str, now: dt.da
     return dict(counts)
 
 
-def _start_helpers(conn, config: Config, actor: str, now: dt.datetime) -> list:
-    """Helper processes for a large backlog (none for a small one), each given the connection's
-    parameters (the password through the pipe, never a command line)."""
+def _start_helpers(conn, config: Config, actor: str, now: dt.datetime) -> list[Future]:
+    """Helper processes for a large backlog (none for a small one), each running a whole sweep;
+    spawned (a fresh interpreter: no inherited connection or thread), given the connection's
+    parameters through a pipe (its password never on a command line), as billing's helpers."""
     pending = conn.execute(_PENDING_COUNT, {"before": now - _quiet(config), "limit": PARALLEL_FROM}).fetchone()[0]
     if pending < PARALLEL_FROM:
         return []
-    dsn = helper_dsn(conn)
-    ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited connection or thread
-    helpers = []
-    for _ in range(config["validation.workers"] - 1):
-        results = ctx.SimpleQueue()
-        proc = ctx.Process(target=_helper, args=(dsn, config, actor, now, results), daemon=True,
-                           name="fides-validation")
-        proc.start()
-        helpers.append((proc, results))
+    workers = config["validation.workers"] - 1
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    helpers = [pool.submit(_helper, helper_dsn(conn), config, actor, now) for _ in range(workers)]
+    pool.shutdown(wait=False)  # the helpers end with their sweep
     return helpers
 
 
-def _helper(dsn: str, config: Config, actor: str, now: dt.datetime, results) -> None:
+def _helper(dsn: str, config: Config, actor: str, now: dt.datetime) -> Counter:
     """A helper process: the same sweep on its own connection; its counts go back to the parent."""
     from fides.store import referentials
 
     with psycopg.connect(dsn, autocommit=True, application_name="fides-validation") as conn:
-        results.put(_sweep(conn, config, referentials.read(conn), actor, now, None))
+        return _sweep(conn, config, referentials.read(conn), actor, now, None)
 
 
-def _join(helpers) -> list[Counter]:
+def _join(helpers: list[Future]) -> list[Counter]:
     counted = []
-    for proc, results in helpers:
-        proc.join()
-        if proc.exitcode == 0 and not results.empty():
-            counted.append(results.get())
-        else:  # its open batch was rolled back: those dossiers stay pending for the next sweep
-            log.error("validation helper process ended with exit code %s", proc.exitcode)
+    for helper in helpers:
+        try:
+            counted.append(helper.result())
+        except Exception as exc:  # its open batch was rolled back: those dossiers stay pending
+            log.error("validation helper process failed: %s", exc)
     return counted
 
 

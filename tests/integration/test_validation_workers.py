@@ -73,3 +73,13 @@ def test_parent_and_helper_share_the_backlog_once(backlog, monkeypatch):
 
 def test_small_backlog_no_helper(backlog):
     assert validation._start_helpers(backlog.conn, backlog.config, "test", LATER) == []  # 3000 < 10 000
+
+
+def test_a_helper_that_fails_leaves_the_backlog_to_the_sweep(backlog, monkeypatch, caplog):
+    monkeypatch.setattr(validation, "PARALLEL_FROM", 100)
+    # a helper whose connection is refused (spawned processes do not see a monkeypatch)
+    monkeypatch.setattr(validation, "helper_dsn", lambda conn: conn.info.dsn + " dbname=no_such_database")
+    counts = validation.sweep(backlog.conn, backlog.config, backlog.context["refs"], "test", LATER)
+    assert sum(counts.values()) == DOSSIERS  # the parent validated everything itself
+    assert _validated(backlog.conn) == (DOSSIERS, counts["valides"])
+    assert "validation helper process failed" in caplog.text
