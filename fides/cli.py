@@ -199,22 +199,21 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_bill(args: argparse.Namespace) -> int:
     import datetime as dt
 
-    from fides.billing.run import bill, render_report
+    from fides.billing.run import bill
 
     with _open(args) as inst:
         now = dt.datetime.now(dt.timezone.utc)
         processor = inst.processor()
+        report = inst.tree.reports / f"FACTURATION_{inst.config.finess}_{now.astimezone():%Y%m%d%H%M%S}.arl"
         with _progress() as progress, inst.conn.transaction():
             progress.add_task("facturation B2", total=None)
-            result = bill(inst.conn, inst.config, inst.context["refs"], inst.tree, "cli", now, args.ndas or None)
-            name = f"FACTURATION_{inst.config.finess}_{now.astimezone():%Y%m%d%H%M%S}.arl"
-            outputs = result.outputs + [(inst.tree.reports / name, render_report(result))]
-            processor.queue_outputs(outputs)
+            result = bill(inst.conn, inst.config, inst.context["refs"], inst.tree, "cli", now, report,
+                          args.ndas or None)
         processor.write_outputs(None)
-    for line in result.report:
-        print(line.render())
-    generated = sum(1 for r in result.report if r.generated)
-    print(f"{generated} facture(s) dans {result.lots} lot(s) ; {len(result.report) - generated} non générée(s)")
+    with report.open(encoding="utf-8") as lines:  # read back: a run of a million dossiers is not kept in memory
+        for line in lines:
+            print(line, end="")
+    print(f"{result.generated} facture(s) dans {result.lots} lot(s) ; {result.not_generated} non générée(s)")
     return EXIT_OK
 
 

@@ -188,10 +188,9 @@ def _bill(root: Path, url: str) -> tuple[float, int, tuple[float, float]]:
     with _Clock(conn) as clock:
         with conn.transaction():
             result = bill(conn, processor.config, processor.context["refs"], processor.tree, "bench",
-                          dt.datetime.now(dt.timezone.utc))
-            processor.queue_outputs(result.outputs)
+                          dt.datetime.now(dt.timezone.utc), processor.tree.reports / "FACTURATION_BENCH.arl")
         processor.write_outputs(None)
-    return clock.seconds, sum(1 for r in result.report if r.generated), clock.cpu
+    return clock.seconds, result.generated, clock.cpu
 
 
 _BILLED = """

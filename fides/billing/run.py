@@ -9,10 +9,11 @@ The run streams: dossiers are locked, read, valued, numbered and rendered a chun
 each invoice waits in the open lot of its (FINESS géographique, organisme, exercice) as its B2
 records. A lot that reaches `billing.lot_size` is closed at once, the others when the run ends
 (in group order): closing numbers the lot, writes its row and its invoices, and queues its B2
-file as a pending output in the caller's transaction (written to disk after commit, like every
-output: fides.engine.process). So memory holds one chunk and the open lots, not the B2 files;
-only the report and FACT_SYNT.TXT (a short line per dossier, returned to the caller) grow with
-the run. Lots, titres, invoices, state changes and files commit together or not at all.
+file and its part of FACT_SYNT.TXT as pending outputs in the caller's transaction (written to disk
+after commit, like every output: fides.engine.process). The report's lines go to a temporary
+table as they come, and are queued, in order, when the run ends. So memory holds one chunk and the
+open lots, whatever the number of dossiers (a year's re-integration bills a million at once).
+Lots, titres, invoices, state changes and files commit together or not at all.
 
 Billing runs take turns (a transaction-level advisory lock): a run locks the counters it needs
 (titres per exercice, lots per FINESS géographique) in the order its data brings them, so two
@@ -26,7 +27,7 @@ import datetime as dt
 import logging
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
@@ -76,6 +77,15 @@ _NAME_LOT = "UPDATE lot SET b2_file = %s WHERE id = %s"  # the name holds the lo
 _RETIRE_INVOICES = "UPDATE invoice SET current = false WHERE dossier_id = ANY(%s) AND current"
 _COPY_INVOICES = "COPY invoice (dossier_id, titre_id, lot_id, total, total_amo, record_count, created_at) FROM STDIN"
 _COPY_ANOMALIES = "COPY anomaly (dossier_id, code, severity, message, origin, at) FROM STDIN"
+# The report's lines, until the run ends: `requested` is the N°'s rank in the request (0 for a run
+# of every VALIDE dossier, whose report is in N° order), `seq` the order they came in.
+_REPORT_TABLE = """
+DROP TABLE IF EXISTS pg_temp.billing_report;
+CREATE TEMP TABLE billing_report (requested integer NOT NULL, nda text NOT NULL, seq integer NOT NULL,
+                                  line text NOT NULL) ON COMMIT DROP
+"""
+_COPY_REPORT = "COPY billing_report (requested, nda, seq, line) FROM STDIN"
+_REPORT_IN_ORDER = "SELECT line FROM billing_report ORDER BY requested, nda, seq"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,12 +105,63 @@ class ReportLine:
         return f"DOS;{self.nda};{status};{self.titre};{self.complement};{self.lot};{self.b2_file};{self.code};{message}"
 
 
+    @classmethod
+    def parse(cls, text: str) -> "ReportLine":
+        """The line `render` wrote (tests, and whoever reads a report back)."""
+        _, nda, status, titre, complement, lot, b2_file, code, message = text.split(";", 8)
+        return cls(nda, status == "GENERE", titre, complement, lot, b2_file, code, message)
+
+
 @dataclass
 class BillingResult:
-    report: list[ReportLine] = field(default_factory=list)
-    # FACT_SYNT.TXT; the B2 files are already queued as pending outputs, one per lot, as it closed
-    outputs: list[tuple[Path, bytes]] = field(default_factory=list)
+    """What a run did; its report, B2 files and FACT_SYNT.TXT are queued as pending outputs."""
+
+    generated: int = 0
+    not_generated: int = 0
     lots: int = 0
+
+
+class _Report:
+    """The run's report, a few thousand lines in memory at most: the others wait in a temporary
+    table, and the whole is queued, in order, as parts of one pending output."""
+
+    BUFFER = 10_000  # lines kept before they are copied to the table
+    PART = 20_000  # lines per part of the output
+
+    def __init__(self, conn, result: BillingResult, requested: list[str] | None) -> None:
+        self.conn, self.result = conn, result
+        self.rank = {nda: i for i, nda in enumerate(requested or ())}
+        self.lines: list[tuple[int, str, int, str]] = []
+        self.seq = 0
+        conn.execute(_REPORT_TABLE)
+
+    def add(self, line: ReportLine) -> None:
+        if line.generated:
+            self.result.generated += 1
+        else:
+            self.result.not_generated += 1
+        self.seq += 1
+        self.lines.append((self.rank.get(line.nda, len(self.rank)), line.nda, self.seq, line.render()))
+        if len(self.lines) >= self.BUFFER:
+            self._flush()
+
+    def _flush(self) -> None:
+        with self.conn.cursor().copy(_COPY_REPORT) as copy:
+            for row in self.lines:
+                copy.write_row(row)
+        self.lines = []
+
+    def queue(self, path: str, file_id: int | None) -> None:
+        """Queue the report as parts of the output `path`, in order (an empty file if no line)."""
+        if not self.seq:
+            self.conn.execute(sql.ADD_OUTPUT, (path, b"", file_id))
+            return
+        self._flush()
+        with self.conn.cursor(name="billing_report") as cursor:
+            cursor.execute(_REPORT_IN_ORDER)
+            while rows := cursor.fetchmany(self.PART):
+                part = "".join(line + "\n" for line, in rows).encode("utf-8")
+                self.conn.execute(sql.ADD_OUTPUT, (path, part, file_id))
 
 
 class _Waiting(NamedTuple):
@@ -118,31 +179,31 @@ class _Waiting(NamedTuple):
     synthesis: tuple[str, str]  # its FACT_SYNT line around the lot's fields
 
 
-def _refuse(result: BillingResult, nda: str, code: str, detail: str = "") -> None:
+def _refuse(report: _Report, nda: str, code: str, detail: str = "") -> None:
     label = CODES[code].label
-    result.report.append(ReportLine(nda, False, code=code, message=f"{label} {detail}".strip()))
+    report.add(ReportLine(nda, False, code=code, message=f"{label} {detail}".strip()))
 
 
-def _select(conn, config: Config, requested: list[str], result: BillingResult) -> list[int]:
+def _select(conn, config: Config, requested: list[str], report: _Report) -> list[int]:
     """The requested dossiers that may be billed, locked; the others are reported."""
     rows = conn.execute(_REQUESTED, (config.finess, requested)).fetchall()
     found = {nda for _, nda, *_ in rows}
     for nda in requested:
         if nda not in found:
-            _refuse(result, nda, "DOS003")
+            _refuse(report, nda, "DOS003")
     candidates = {}
     for dossier_id, nda, state, never_b2, billable in rows:
         if never_b2:
-            _refuse(result, nda, "DOS002")
+            _refuse(report, nda, "DOS002")
         elif state != dossiers.VALIDE:
-            _refuse(result, nda, "LOT001", f"(état {dossiers.STATE_NAMES[state]})")
+            _refuse(report, nda, "LOT001", f"(état {dossiers.STATE_NAMES[state]})")
         elif billable is not True:
-            _refuse(result, nda, "LOT005")
+            _refuse(report, nda, "LOT005")
         else:
             candidates[dossier_id] = nda
     locked = [r[0] for r in conn.execute(_LOCK_REQUESTED, (list(candidates),))]
     for dossier_id in set(candidates) - set(locked):
-        _refuse(result, candidates[dossier_id], "LOT002")
+        _refuse(report, candidates[dossier_id], "LOT002")
     return locked
 
 
@@ -160,16 +221,16 @@ def _valide_chunks(conn) -> Iterator[list[int]]:
 class _Run:
     """One billing run in the caller's transaction: chunks in, lots out."""
 
-    def __init__(self, conn, config: Config, refs, tree: Tree, actor: str, now: dt.datetime,
-                 file_id: int | None, result: BillingResult) -> None:
+    def __init__(self, conn, config: Config, tree: Tree, actor: str, now: dt.datetime,
+                 file_id: int | None, report: _Report) -> None:
         self.conn, self.config, self.tree, self.now, self.file_id = conn, config, tree, now, file_id
-        self.result = result
+        self.report, self.result = report, report.result
         self.budget = config["establishment.budget_code"]
         self.lot_size = config["billing.lot_size"]
         self.local = now.astimezone().replace(tzinfo=None)
         self.cause = dossiers.Cause(actor, file_id, None, "facturation B2")
         self.open: dict[tuple[str, str, int], list[_Waiting]] = {}  # lots filling, by (geo, organisme, exercice)
-        self.synthesis: list[str] = []  # FACT_SYNT.TXT, one text per lot
+        self.synthesis = tree.relative(tree.reports / "FACT_SYNT.TXT")
 
     def held(self, ids: list[int]) -> dict[int, tuple[int, int, str]]:
         """The titres dossiers of a chunk already hold: {dossier_id: (titre_id, numero, complement)}."""
@@ -190,9 +251,6 @@ class _Run:
     def finish(self) -> None:
         for key in sorted(self.open):
             self._close(key, self.open.pop(key))
-        if self.synthesis:
-            self.result.outputs.append((self.tree.reports / "FACT_SYNT.TXT",
-                                        "".join(self.synthesis).encode("latin-1")))
 
     # --- a chunk ------------------------------------------------------------------------------
 
@@ -204,7 +262,7 @@ class _Run:
             for dossier_id in ids:
                 nda, code, text = errors[dossier_id]
                 copy.write_row((dossier_id, code, CODES[code].severity, text, "billing", self.now))
-                self.result.report.append(ReportLine(nda, False, code=code, message=text))
+                self.report.add(ReportLine(nda, False, code=code, message=text))
 
     def _number(self, ready: list[Valued], held: dict[int, tuple[int, int, str]]) -> list[tuple[Valued, int, int]]:
         """Keep the titre a dossier already holds (ARL négatif, MANAGEREJECT C); number the others,
@@ -223,7 +281,7 @@ class _Run:
                                                     config["numbering.titre_first"], config["numbering.titre_last"])
             except numbering.RangeExhausted as exc:  # raised before the counter moves
                 for v in group:
-                    _refuse(self.result, v.nda, "LOT004", f"({exc})")
+                    _refuse(self.report, v.nda, "LOT004", f"({exc})")
                 continue
             ids = dict((d, t) for t, d in conn.execute(_INSERT_TITRES, {
                 "exercice": exercice, "budget": self.budget, "complement": numbering.complement(exercice, self.budget),
@@ -245,10 +303,10 @@ class _Run:
     # --- lots ---------------------------------------------------------------------------------
 
     def _close(self, key: tuple[str, str, int], invoices: list[_Waiting]) -> None:
-        """Number the lot, write its row and its invoices' and queue its B2 file: all commit
-        with the run. Its report and FACT_SYNT lines are written now."""
+        """Number the lot, write its row and its invoices', queue its B2 file and its part of
+        FACT_SYNT.TXT, report its invoices: all commit with the run."""
         geo, organisme, exercice = key
-        conn, result = self.conn, self.result
+        conn = self.conn
         invoices.sort(key=lambda w: w.titre)
         total = sum((w.total for w in invoices), Decimal(0))
         total_amo = sum((w.total_amo for w in invoices), Decimal(0))
@@ -265,25 +323,29 @@ class _Run:
             for w in invoices:
                 copy.write_row((w.dossier_id, w.titre_id, lot_id, w.total, w.total_amo, w.records, self.now))
         lot = f"{numero:03d}"
-        result.report.extend(ReportLine(w.nda, True, f"{w.titre:09d}", w.complement, lot, name) for w in invoices)
+        for w in invoices:
+            self.report.add(ReportLine(w.nda, True, f"{w.titre:09d}", w.complement, lot, name))
         lot_fields = b2.synthesis_lot_fields(header)
-        self.synthesis.append("".join(b2.synthesis_in_lot(w.synthesis, lot_fields, name) + "\r\n" for w in invoices))
-        result.lots += 1
+        synthesis = "".join(b2.synthesis_in_lot(w.synthesis, lot_fields, name) + "\r\n" for w in invoices)
+        conn.execute(sql.ADD_OUTPUT, (self.synthesis, synthesis.encode("latin-1"), self.file_id))
+        self.result.lots += 1
 
 
 def bill(conn: psycopg.Connection, config: Config, refs, tree: Tree, actor: str, now: dt.datetime,
-         requested: list[str] | None = None, file_id: int | None = None) -> BillingResult:
+         report_path: Path, requested: list[str] | None = None, file_id: int | None = None,
+         empty_report: bool = True) -> BillingResult:
     """Bill the requested N° administratifs (None = every VALIDE dossier) in the caller's
-    transaction. The B2 files are queued as pending outputs of `file_id` in that transaction;
-    `outputs` holds FACT_SYNT.TXT for the caller to queue."""
+    transaction. The B2 files, FACT_SYNT.TXT and the report (at `report_path`; when it would be
+    empty, only if `empty_report`) are queued as pending outputs of `file_id` in that transaction."""
     result = BillingResult()
     conn.execute(_ONE_RUN_AT_A_TIME)
+    report = _Report(conn, result, requested)
     with dossier_data.gc_paused():
-        run = _Run(conn, config, refs, tree, actor, now, file_id, result)
+        run = _Run(conn, config, tree, actor, now, file_id, report)
         if requested is None:
             chunks = _valide_chunks(conn)
         else:
-            ids = _select(conn, config, requested, result)
+            ids = _select(conn, config, requested, report)
             chunks = (ids[i:i + CHUNK] for i in range(0, len(ids), CHUNK))
         valuers = _valuers(conn, config, refs, now, requested is None)
         try:
@@ -298,11 +360,10 @@ def bill(conn: psycopg.Connection, config: Config, refs, tree: Tree, actor: str,
         finally:
             valuers.close()
         run.finish()
-    order = {nda: i for i, nda in enumerate(requested or [])}
-    result.report.sort(key=lambda r: (order.get(r.nda, len(order)), r.nda))
-    generated = sum(1 for r in result.report if r.generated)
-    log.info("billing: %d invoice(s) in %d lot(s), %d not generated", generated, result.lots,
-             len(result.report) - generated)
+    if empty_report or result.generated or result.not_generated:
+        report.queue(tree.relative(report_path), file_id)
+    log.info("billing: %d invoice(s) in %d lot(s), %d not generated", result.generated, result.lots,
+             result.not_generated)
     return result
 
 
@@ -319,7 +380,3 @@ def _valuers(conn, config: Config, refs, now: dt.datetime, everything: bool):
 def _apply_next(run: "_Run", waiting: deque) -> None:
     held, pending = waiting.popleft()
     run.apply(pending.result(), held)
-
-
-def render_report(result: BillingResult) -> bytes:
-    return "".join(line.render() + "\n" for line in result.report).encode("utf-8")

@@ -403,14 +403,16 @@ class Processor:
     def write_outputs(self, file_id: int | None) -> None:
         with self.conn.transaction():
             rows = self.conn.execute(sql.PENDING_OUTPUTS, (file_id,)).fetchall()
-        for output_id, rel in rows:
-            with self.conn.transaction():
-                content = self.conn.execute(sql.OUTPUT_CONTENT, (output_id,)).fetchone()[0]
+        for rel, part_ids in rows:
             faults.point(f"write-{Path(rel).parent.name}")
-            self.tree.write_atomic(self.tree.root / rel, bytes(content))
+            self.tree.write_atomic(self.tree.root / rel, map(self._output_part, part_ids))
             faults.point("written")
             with self.conn.transaction():
-                self.conn.execute(sql.DROP_OUTPUT, (output_id,))
+                self.conn.execute(sql.DROP_OUTPUT, (part_ids,))
+
+    def _output_part(self, part_id: int) -> bytes:
+        with self.conn.transaction():
+            return bytes(self.conn.execute(sql.OUTPUT_CONTENT, (part_id,)).fetchone()[0])
 
     # --- recovery and claims ------------------------------------------------------------------
 

@@ -200,19 +200,13 @@ class Job:
 
 
 def _billing(s: "Scheduler", conn: psycopg.Connection, period: str, now: dt.datetime):
-    from fides.billing.run import bill, render_report
+    from fides.billing.run import bill
     from fides.engine.process import Processor
 
     processor = Processor(s.config, conn, s.context)
-    result = bill(conn, s.config, s.context["refs"], processor.tree, s.actor, now)
-    outputs = list(result.outputs)
-    if result.report:
-        name = f"FACTURATION_{s.config.finess}_{now.astimezone():%Y%m%d%H%M%S}.arl"
-        outputs.append((processor.tree.reports / name, render_report(result)))
-    processor.queue_outputs(outputs)
-    generated = sum(1 for r in result.report if r.generated)
-    outcome = (f"OK {generated} facture(s) dans {result.lots} lot(s), "
-               f"{len(result.report) - generated} non générée(s)")
+    report = processor.tree.reports / f"FACTURATION_{s.config.finess}_{now.astimezone():%Y%m%d%H%M%S}.arl"
+    result = bill(conn, s.config, s.context["refs"], processor.tree, s.actor, now, report, empty_report=False)
+    outcome = f"OK {result.generated} facture(s) dans {result.lots} lot(s), {result.not_generated} non générée(s)"
     return outcome, lambda: processor.write_outputs(None)
 
 

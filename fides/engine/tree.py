@@ -29,7 +29,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Iterable, Iterator
 
 log = logging.getLogger(__name__)
 
@@ -217,11 +217,13 @@ class Tree:
             if gid is not None:
                 os.chown(directory, -1, gid)
 
-    def write_atomic(self, path: Path, data: bytes) -> Path:
-        """Write `data` to `path` so that `path` is either absent, the old file or the new one whole."""
+    def write_atomic(self, path: Path, data: bytes | Iterable[bytes]) -> Path:
+        """Write `data` (bytes, or its parts in order) to `path` so that `path` is either absent,
+        the old file or the new one whole."""
         self.mkdir(path.parent)
         with atomic_file(path, self.file_mode, self.policy.gid) as out:
-            out.write(data)
+            for part in (data,) if isinstance(data, bytes) else data:
+                out.write(part)
         return path
 
     def move_into(self, source: Path, directory: Path) -> Path:

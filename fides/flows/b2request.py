@@ -3,7 +3,7 @@ and answer with the report `out/reports/<request name>.arl` (DESIGN.md §6)."""
 
 from __future__ import annotations
 
-from fides.billing.run import bill, render_report
+from fides.billing.run import bill
 from fides.flows import register
 from fides.flows.base import FileJob, Flow, Outcome
 
@@ -21,10 +21,8 @@ def requested(lines: list[str]) -> list[str] | None:
 def handle(job: FileJob) -> Outcome:
     lines = [text for _, text in job.read_lines()]
     result = bill(job.conn, job.config, job.context["refs"], job.tree, job.actor, job.now,
-                  requested(lines), job.file_id)
-    generated = sum(1 for r in result.report if r.generated)
-    outputs = result.outputs + [(job.tree.reports / f"{job.name}.arl", render_report(result))]
-    return Outcome("OK", len(lines), generated, len(result.report) - generated, outputs)
+                  job.tree.reports / f"{job.name}.arl", requested(lines), job.file_id)
+    return Outcome("OK", len(lines), result.generated, result.not_generated)
 
 
 register(Flow("B2REQUEST", data=False, handle=handle))

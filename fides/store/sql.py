@@ -33,11 +33,17 @@ WHERE name = %s AND NOT finished ORDER BY id
 
 UNFINISHED = "SELECT id, name, sha256, arl_text, destination FROM flux_file WHERE NOT finished ORDER BY id"
 
+# An output may be queued in several parts (rows with the same path): the file is their contents
+# in id order. A billing run queues its report and FACT_SYNT.TXT that way, a part at a time, so
+# that its memory does not grow with the number of dossiers.
 ADD_OUTPUT = "INSERT INTO pending_output (path, content, file_id) VALUES (%s, %s, %s)"
-# Listed first, then read one by one: a billing run's B2 files together weigh hundreds of MB.
-PENDING_OUTPUTS = "SELECT id, path FROM pending_output WHERE file_id IS NOT DISTINCT FROM %s ORDER BY id"
+# Listed first, then read one part at a time: a billing run's B2 files together weigh hundreds of MB.
+PENDING_OUTPUTS = """
+SELECT path, array_agg(id ORDER BY id) FROM pending_output WHERE file_id IS NOT DISTINCT FROM %s
+GROUP BY path ORDER BY min(id)
+"""
 OUTPUT_CONTENT = "SELECT content FROM pending_output WHERE id = %s"
-DROP_OUTPUT = "DELETE FROM pending_output WHERE id = %s"
+DROP_OUTPUT = "DELETE FROM pending_output WHERE id = ANY(%s)"
 
 COPY_FILE_ERRORS = "COPY file_error (file_id, line_no, position, code, severity, message) FROM STDIN"
 

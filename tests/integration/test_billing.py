@@ -4,6 +4,7 @@ written are read back with the project's B2 reader and checked against the valor
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 
 from fides import config as config_mod
 from fides.billing import b2
-from fides.billing.run import bill, render_report
+from fides.billing.run import BillingResult, ReportLine, bill
 from fides.layouts import load
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
@@ -64,19 +65,38 @@ def states(conn) -> dict[str, int]:
     return dict(conn.execute("SELECT nda, state FROM dossier ORDER BY nda").fetchall())
 
 
+_RUNS = itertools.count(1)
+
+
+def billed(processor, requested=None, config=None, conn=None) -> tuple[BillingResult, list[ReportLine]]:
+    """A billing run in a transaction of its own, and its report read back from the pending
+    outputs (its parts in order; each run's report has a name of its own)."""
+    conn = conn or processor.conn
+    report = processor.tree.reports / f"FACTURATION_TEST_{next(_RUNS)}.arl"
+    with conn.transaction():
+        result = bill(conn, config or processor.config, processor.context["refs"], processor.tree, "test", NOW,
+                      report, requested)
+    parts = conn.execute("SELECT content FROM pending_output WHERE path = %s ORDER BY id",
+                         (processor.tree.relative(report),)).fetchall()
+    text = b"".join(bytes(c) for c, in parts).decode("utf-8")
+    assert text == "" or text.endswith("\n")
+    return result, [ReportLine.parse(line) for line in text.splitlines()]
+
+
 def test_validated_dossiers_are_billed_in_lots(engine):
     ndas = ["2025000201", "2025000202", "2025000203"]
     integrate(engine, ndas)
     conn = engine.conn
     assert states(conn) == {n: 1 for n in ndas}, conn.execute("SELECT dossier_id, code, message FROM anomaly").fetchall()
 
+    report_path = engine.tree.reports / "FACTURATION_990000010.arl"
     with conn.transaction():
-        result = bill(conn, engine.config, engine.context["refs"], engine.tree, "test", NOW)
-        engine.queue_outputs(result.outputs)
+        result = bill(conn, engine.config, engine.context["refs"], engine.tree, "test", NOW, report_path)
     engine.write_outputs(None)
 
-    assert states(conn) == {n: 2 for n in ndas}, result.report
-    report = render_report(result).decode().splitlines()
+    assert states(conn) == {n: 2 for n in ndas}
+    assert (result.generated, result.not_generated, result.lots) == (3, 0, 2)
+    report = report_path.read_text(encoding="utf-8").splitlines()
     assert [line.split(";")[1:4] for line in report] == [
         ["2025000201", "GENERE", "000000001"], ["2025000202", "GENERE", "000000002"],
         ["2025000203", "GENERE", "000000003"]]
@@ -114,11 +134,11 @@ def test_requested_dossiers_and_reasons(engine):
     integrate(engine, ["2025000201", "2025000202"])
     conn = engine.conn
     conn.execute("UPDATE dossier SET state = 0 WHERE nda = '2025000202'")  # as if never validated
-    with conn.transaction():
-        result = bill(conn, engine.config, engine.context["refs"], engine.tree, "test", NOW,
-                      ["2025000201", "2025000202", "9999999999"])
-    rows = {r.nda: (r.generated, r.code) for r in result.report}
-    assert rows == {"2025000201": (True, ""), "2025000202": (False, "LOT001"), "9999999999": (False, "DOS003")}
+    result, report = billed(engine, ["2025000201", "2025000202", "9999999999"])
+    # in the order requested
+    assert [(r.nda, r.generated, r.code) for r in report] == [
+        ("2025000201", True, ""), ("2025000202", False, "LOT001"), ("9999999999", False, "DOS003")]
+    assert (result.generated, result.not_generated) == (1, 2)
 
 
 def test_exhausted_titre_range_reports_lot004_and_keeps_the_dossiers(engine, tmp_path):
@@ -127,14 +147,12 @@ def test_exhausted_titre_range_reports_lot004_and_keeps_the_dossiers(engine, tmp
     conn = engine.conn
     narrow = config_mod.from_mapping(tmp_path, {"billing": {"lot_size": 2, "tjp": {"146": 1000}},
                                                 "numbering": {"titre_first": 1, "titre_last": 2}})
-    with conn.transaction():
-        first = bill(conn, narrow, engine.context["refs"], engine.tree, "test", NOW, ndas[:2])
-    assert [(r.nda, r.generated) for r in first.report] == [(n, True) for n in ndas[:2]]
-    with conn.transaction():
-        result = bill(conn, narrow, engine.context["refs"], engine.tree, "test", NOW)
-    rows = [(r.nda, r.generated, r.code) for r in result.report]
+    _, first = billed(engine, ndas[:2], narrow)
+    assert [(r.nda, r.generated) for r in first] == [(n, True) for n in ndas[:2]]
+    _, report = billed(engine, config=narrow)
+    rows = [(r.nda, r.generated, r.code) for r in report]
     assert rows == [("2025000203", False, "LOT004")], rows
-    assert "épuisée" in result.report[0].message
+    assert "épuisée" in report[0].message
     assert states(conn) == {"2025000201": 2, "2025000202": 2, "2025000203": 1}  # still VALIDE: billed later
     assert conn.execute("SELECT count(*) FROM titre").fetchone()[0] == 2
 
@@ -143,9 +161,8 @@ def test_um_without_finess_geo_sends_dossier_back(engine):
     integrate(engine, ["2025000201"])
     conn = engine.conn
     conn.execute("UPDATE unite_medicale SET current = false")
-    with conn.transaction():
-        result = bill(conn, engine.config, engine.context["refs"], engine.tree, "test", NOW)
-    assert [(r.generated, r.code) for r in result.report] == [(False, "LOT003")]
+    _, report = billed(engine)
+    assert [(r.generated, r.code) for r in report] == [(False, "LOT003")]
     assert states(conn) == {"2025000201": 0}
     assert conn.execute("SELECT code FROM anomaly WHERE origin = 'billing'").fetchall() == [("LOT003",)]
     assert conn.execute("SELECT last_code, to_validate FROM dossier").fetchall() == [("LOT003", False)]
@@ -157,12 +174,10 @@ def test_rebilling_keeps_the_titre(engine):
     """After an ARL négatif the dossier is VALIDE again with its titre: a new lot, the same titre."""
     integrate(engine, ["2025000201"])
     conn = engine.conn
-    with conn.transaction():
-        bill(conn, engine.config, engine.context["refs"], engine.tree, "test", NOW)
+    billed(engine)
     conn.execute("UPDATE dossier SET state = 1")  # what NOEMIE 930 négatif does, through dossiers.change
-    with conn.transaction():
-        result = bill(conn, engine.config, engine.context["refs"], engine.tree, "test", NOW)
-    assert [(r.titre, r.lot) for r in result.report] == [("000000001", "002")]
+    _, report = billed(engine)
+    assert [(r.titre, r.lot) for r in report] == [("000000001", "002")]
     assert conn.execute("SELECT count(*) FROM titre").fetchone()[0] == 1
     assert conn.execute("SELECT count(*) FROM invoice WHERE current").fetchone()[0] == 1
 
@@ -170,9 +185,7 @@ def test_rebilling_keeps_the_titre(engine):
 def test_amounts_in_b2_equal_the_valorisation(engine):
     integrate(engine, ["2025000201"])
     conn = engine.conn
-    with conn.transaction():
-        result = bill(conn, engine.config, engine.context["refs"], engine.tree, "test", NOW)
-        engine.queue_outputs(result.outputs)
+    billed(engine)
     engine.write_outputs(None)
     invoice = b2.read(next(engine.tree.b2.iterdir()).read_bytes()).lots[0].invoices[0]
     ghs = [r for r in invoice.all("3") if r["code_acte"] == "GHS"][0]
@@ -189,15 +202,18 @@ def test_chunks_and_lots_stream(engine, monkeypatch):
     from fides.billing import run
 
     monkeypatch.setattr(run, "CHUNK", 2)
+    monkeypatch.setattr(run._Report, "BUFFER", 2)  # report lines through the table, 2 at a time
+    monkeypatch.setattr(run._Report, "PART", 2)
     ndas = [f"202500030{i}" for i in range(1, 6)]
     integrate(engine, ndas)
     conn = engine.conn
-    with conn.transaction():
-        result = bill(conn, engine.config, engine.context["refs"], engine.tree, "test", NOW)
-        engine.queue_outputs(result.outputs)
+    result, report = billed(engine)
+    parts = conn.execute("SELECT path, count(*) FROM pending_output WHERE path NOT LIKE '%%.b2' "
+                         "GROUP BY path ORDER BY path").fetchall()
+    assert [(Path(p).name[:11], n) for p, n in parts] == [("FACTURATION", 3), ("FACT_SYNT.T", 3)]  # 5 lines, 3 lots
     engine.write_outputs(None)
     assert states(conn) == {n: 2 for n in ndas}
-    assert [(r.nda, r.titre, r.lot) for r in result.report] == [
+    assert [(r.nda, r.titre, r.lot) for r in report] == [
         (n, f"{i:09d}", f"{(i + 1) // 2:03d}") for i, n in enumerate(ndas, 1)]
     lots = conn.execute("SELECT id, numero, invoices, b2_file, total FROM lot ORDER BY numero").fetchall()
     assert [(n, i) for _, n, i, _, _ in lots] == [(1, 2), (2, 2), (3, 1)] and result.lots == 3
@@ -209,11 +225,15 @@ def test_chunks_and_lots_stream(engine, monkeypatch):
         assert sum(t for _, t in rows) == total == sum(i.first("5")["montant_total_facture_ph"] for i in invoices)
     synth = (engine.tree.reports / "FACT_SYNT.TXT").read_text(encoding="latin-1").splitlines()
     assert [line.split(";")[1] for line in synth] == ndas
+    (written,) = engine.tree.reports.glob("FACTURATION_TEST_*.arl")  # its parts, in order, in one file
+    assert [ReportLine.parse(line) for line in written.read_text(encoding="utf-8").splitlines()] == report
     assert conn.execute("SELECT count(*) FROM pending_output").fetchone()[0] == 0
     # a second run finds nothing left to bill
-    with conn.transaction():
-        again = bill(conn, engine.config, engine.context["refs"], engine.tree, "test", NOW)
-    assert again.report == [] and again.lots == 0 and again.outputs == []
+    again, report = billed(engine)
+    assert report == [] and again == BillingResult(0, 0, 0)
+    outputs = conn.execute("SELECT path, length(content) FROM pending_output").fetchall()
+    assert [(Path(p).parent.name, Path(p).name.startswith("FACTURATION_TEST_"), n) for p, n in outputs] == [
+        ("reports", True, 0)]  # only its report, empty
 
 
 def test_validation_sweep_walks_batches(engine, monkeypatch):
@@ -250,8 +270,8 @@ def test_two_runs_at_once_take_turns(engine, db_url):
 
     def run() -> None:
         try:
-            with psycopg.connect(db_url, autocommit=True) as c, c.transaction():
-                results.append(bill(c, engine.config, engine.context["refs"], engine.tree, "test", NOW))
+            with psycopg.connect(db_url, autocommit=True) as c:
+                results.append(billed(engine, conn=c))
         except BaseException as exc:  # surfaced below
             errors.append(exc)
 
@@ -261,7 +281,7 @@ def test_two_runs_at_once_take_turns(engine, db_url):
     for t in threads:
         t.join()
     assert errors == []
-    billed = sorted((r.nda, r.titre) for res in results for r in res.report if r.generated)
-    assert [n for n, _ in billed] == ndas
-    assert sorted(t for _, t in billed) == [f"{i:09d}" for i in range(1, 6)]
-    assert sorted(len(res.report) for res in results) == [0, 5]
+    done = sorted((r.nda, r.titre) for _, report in results for r in report if r.generated)
+    assert [n for n, _ in done] == ndas
+    assert sorted(t for _, t in done) == [f"{i:09d}" for i in range(1, 6)]
+    assert sorted((len(report), res.generated) for res, report in results) == [(0, 0), (5, 5)]

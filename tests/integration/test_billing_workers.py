@@ -57,12 +57,14 @@ def _bill(processor) -> tuple[list, list, list]:
     """(report lines, pending outputs (path, bytes), titres) of a billing run of every VALIDE dossier."""
     conn = processor.conn
     with conn.transaction():
-        result = billing_run.bill(conn, processor.config, processor.context["refs"], processor.tree, "test", NOW)
-        processor.queue_outputs(result.outputs)
-    outputs = conn.execute("SELECT path, content FROM pending_output ORDER BY path").fetchall()
+        billing_run.bill(conn, processor.config, processor.context["refs"], processor.tree, "test", NOW,
+                         processor.tree.reports / "FACTURATION.arl")
+    outputs = conn.execute("SELECT path, string_agg(content, '' ORDER BY id) FROM pending_output "
+                           "GROUP BY path ORDER BY path").fetchall()
     titres = conn.execute("SELECT d.nda, t.numero, t.complement FROM titre t JOIN dossier d ON d.id = t.dossier_id "
                           "ORDER BY t.numero").fetchall()
-    return [line.render() for line in result.report], [(p, bytes(c)) for p, c in outputs], titres
+    report = dict(outputs).pop(processor.tree.relative(processor.tree.reports / "FACTURATION.arl"))
+    return bytes(report).decode().splitlines(), [(p, bytes(c)) for p, c in outputs], titres
 
 
 @pytest.fixture
