@@ -368,10 +368,11 @@ class Processor:
         ack = arl.Acknowledgement(flux, name, outcome.status, outcome.lines_read, outcome.lines_integrated,
                                   outcome.lines_refused, _local(now))
         text = arl.render(ack, sink.kept, sink.total, self.config["arl.max_errors"])
-        if sink.all:
+        if sink.total:
             with self.conn.cursor().copy(sql.COPY_FILE_ERRORS) as copy:
-                for row in sink.all:
+                for row in sink.rows():
                     copy.write_row((file_id, *row))
+            sink.close()
         self.conn.execute(sql.FINISH_FILE_RECORD, {
             "id": file_id, "status": "DOUBLON" if duplicate_of else outcome.status, "applied": applied,
             "duplicate_of": duplicate_of, "lines_read": outcome.lines_read,

@@ -279,6 +279,10 @@ class Shape:
             (t, VALID_DATES[t], g) for t in DATES if (g := _getter([it for it in its if it.field.type == t]))
         )
         at = {(it.prefix, it.field.name): it for it in its}
+        self.spans = {key: (it.a, it.b) for key, it in at.items()}
+        self.nir_items = tuple(it for it in its if it.field.check == "nir")
+        self.beyond_template = tuple(it for it in its if it.field.type in DATES or it.field.check
+                                     or (it.field.values is None and it.field.ref))
         nirs = []
         for it in its:
             if it.field.check == "nir":
@@ -341,12 +345,17 @@ class Shape:
         return True
 
     # --- slow path: every finding, field by field -------------------------------------------
-    def diagnose(self, line: str, refs, line_no: int, sensitive: frozenset[str]) -> list[Finding]:
+    def diagnose(self, line: str, refs, line_no: int, sensitive: frozenset[str],
+                 every_field: bool = False) -> list[Finding]:
+        """Every finding of `line`. When the whole-line regex matches, only the fields it cannot
+        judge (dates, referential codes, keys) are looked at, unless `every_field` (the reference
+        the tests compare against): a file wrong on every line is diagnosed ~3× faster."""
         out = _controls(line, line_no)
-        raw_at = {(it.prefix, it.field.name): line[it.a : it.b] for it in self.items}
+        spans = self.spans
 
         def raw_of(prefix: str, name: str) -> str:
-            return raw_at.get((prefix, name), raw_at.get(("", name), ""))
+            at = spans.get((prefix, name)) or spans.get(("", name))
+            return line[at[0] : at[1]] if at else ""
 
         def say(code: str, it: Item, text: str) -> None:
             out.append(Finding(code, f"{it.prefix}{it.field.label} : {text}", line_no, it.a + 1))
@@ -355,7 +364,7 @@ class Shape:
             return "valeur" if f.name in sensitive else f"« {raw.rstrip(' ')} »"  # never a NIR
 
         unknown = []
-        for it in self.items:
+        for it in self.items if every_field or self.template(line) is None else self.beyond_template:
             f, raw = it.field, line[it.a : it.b]
             if f.placeholder and _is_placeholder(raw):
                 unknown.append(it)
@@ -386,9 +395,9 @@ class Shape:
             if f.check == "nir" and not f.body and not nir_full_valid(raw):
                 say("FMT007", it, "la clé ne correspond pas au numéro")
         skip = {(it.prefix, it.field.name) for it in unknown} | {("", it.field.name) for it in unknown}
-        for it in self.items:  # NIR key against its body, once both are known
+        for it in self.nir_items:  # NIR key against its body, once both are known
             f = it.field
-            if f.check != "nir" or not f.body or (it.prefix, f.name) in skip or (it.prefix, f.body) in skip:
+            if not f.body or (it.prefix, f.name) in skip or (it.prefix, f.body) in skip:
                 continue
             body, key = raw_of(it.prefix, f.body), line[it.a : it.b]
             if (body.strip(" ") or key.strip(" ")) and not nir_valid(body, key):

@@ -212,3 +212,20 @@ def test_cp1252_bytes_are_kept_byte_for_byte(site):
     assert site.arl(flow_name("VIDHOSP", 1)).status == "OK"
     stored = site.query("SELECT line FROM dossier_line")[0][0]
     assert stored.encode("latin-1") == raw[:-2]
+
+
+def test_a_file_wrong_on_every_line_keeps_every_finding(site):
+    """More findings than the sink holds in memory (10 000): all stored, in line order, the
+    `.arl` listing the first ones and counting them all."""
+    bad = VIDHOSP[0][:274] + "32132025" + VIDHOSP[0][282:]  # date d'entrée (275-282) not a real date
+    lines = [with_nda(bad, f"E{i:09d}") for i in range(12_345)]
+    name = flow_name("VIDHOSP", 1)
+    site.drop_lines(name, lines)
+    site.process()
+    arl = site.arl(name)
+    assert arl.status == "KO" and arl.counts == (12_345, 0, 12_345)
+    rows = site.query("SELECT e.line_no, e.code, e.position FROM file_error e JOIN flux_file f ON f.id = e.file_id "
+                      "WHERE f.name = %s ORDER BY e.id", name)
+    assert [r[0] for r in rows] == list(range(1, 12_346))
+    assert {(r[1], r[2]) for r in rows} == {("FMT004", 275)}
+    assert site.query("SELECT count(*) FROM dossier")[0][0] == 0
