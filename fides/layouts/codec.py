@@ -578,8 +578,8 @@ class Layout:
         return rec
 
     def check(self, line: str, refs=None, line_no: int = 0) -> list[Finding]:
-        shape = self._exact.get((len(line), line[self._span[0] : self._span[1]]))
-        if shape is not None and shape.part == "complet" and shape.fast(line, refs):
+        known = self._exact.get((len(line), line[self._span[0] : self._span[1]]))
+        if known is not None and known.part == "complet" and known.fast(line, refs):
             return []  # the hot path: a known shape, nothing to say
         try:
             shape, full, short = self._resolve(line, line_no)
@@ -590,7 +590,8 @@ class Layout:
             pre.append(Finding("FMT102", f"ligne de {short} caractères complétée à {len(full)} par des espaces", line_no, short + 1))
         if shape.part == "restreint":
             pre.append(Finding("FMT103", f"forme restreinte (positions 1-{self.restreint_length}) : pas de partie FIDES ni de DMT", line_no, 0))
-        if shape.fast(full, refs):
+        tried = shape is known and shape.part == "complet" and full == line  # fast said no just above
+        if not tried and shape.fast(full, refs):
             return pre
         return pre + shape.diagnose(full, refs, line_no, self._sensitive)
 
