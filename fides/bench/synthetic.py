@@ -10,10 +10,12 @@ layout descriptions give: generation stays fast enough for a million lines.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import random
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Iterable
 
 from fides.identifiers import nir_key
 from fides.layouts import load
@@ -157,22 +159,32 @@ def ium_lines() -> list[str]:
             for um in UMS]
 
 
-def noemie_578(invoices: list[tuple[int, str, Decimal]], paid_on: dt.date) -> bytes:
-    """A NOEMIE 578 (one entity per line, `@`-terminated) paying each (titre n°, complément,
-    AMO amount): 9 entities per invoice, the shape of the sample returns."""
+def write_noemie_578(path: Path, invoices: Iterable[tuple[int, int, str, Decimal]], paid_on: dt.date) -> int:
+    """Write a NOEMIE 578 (one entity per line, `@`-terminated) paying each (lot N°, titre n°,
+    complément, AMO amount), grouped by lot as given: one 080 per lot, so that every invoice is
+    paid (a return naming another lot than the invoice's is only a warning). 9 entities per
+    invoice, the shape of the sample returns. Returns the number of entities written."""
     day = paid_on.strftime("%y%m%d")
-    ents = [f"000OR017810000     ES{FINESS}     {day}                    578", f"04002{FINESS_GEO}",
-            f"07003{day}", f"08004{day}001"]
-    for numero, complement, amo in invoices:
-        cents = f"{int(amo * 100):011d}"
-        ents += [f"10005{numero:09d}", f"10505{complement}{numero:09d}",
-                 "11005185057800608491 ASSURE                                             SYNTHETIQUE",
-                 "120058505071ASSURE                   SYNTHETIQUE", "1500510",
-                 "22006GHS  25030325030700100420210080          00336168",
-                 "22006PH8  25030525030500100015000100          00015000",
-                 f"25006{day}{cents}", f"99005000010                   {cents}"]
-    ents.append(f"999{len(ents) - 3:08d}")
-    return "".join(e + "@\r\n" for e in ents).encode("latin-1")
+    count = 0
+    with path.open("w", encoding="latin-1", newline="") as f:
+        def put(*ents: str) -> None:
+            nonlocal count
+            count += len(ents)
+            f.write("".join(e + "@\r\n" for e in ents))
+
+        put(f"000OR017810000     ES{FINESS}     {day}                    578", f"04002{FINESS_GEO}", f"07003{day}")
+        for lot, group in itertools.groupby(invoices, key=lambda invoice: invoice[0]):
+            put(f"08004{day}{lot:03d}")
+            for _, numero, complement, amo in group:
+                cents = f"{int(amo * 100):011d}"
+                put(f"10005{numero:09d}", f"10505{complement}{numero:09d}",
+                    "11005185057800608491 ASSURE                                             SYNTHETIQUE",
+                    "120058505071ASSURE                   SYNTHETIQUE", "1500510",
+                    "22006GHS  25030325030700100420210080          00336168",
+                    "22006PH8  25030525030500100015000100          00015000",
+                    f"25006{day}{cents}", f"99005000010                   {cents}")
+        put(f"999{count - 3:08d}")
+    return count
 
 
 def vidhosp_line(i: int) -> str:

@@ -6,6 +6,9 @@ to REJETE with their motifs; 578 puts them to PAYE with the amount paid. A retur
 applied (unknown titre, dossier in another state, malformed entity) is refused alone with its ERR
 line; the rest of the file applies (PARTIEL). Replays change nothing (see `rules`).
 
+The file is read and applied a chunk of returns (or lots) at a time, so memory does not grow with
+its size; a titre repeated in the file is recognised across chunks (docs/returns.md).
+
 Counts in the `.arl` are in entities: read = entities of the file, refused = entities named by a
 blocking ERR line, integrated = the others.
 """
@@ -21,7 +24,7 @@ from fides.flows.base import FileJob, Flow, Outcome
 from fides.layouts import family
 from fides.returns import lots, noemie_parse
 from fides.returns import queries as q
-from fides.returns.noemie_parse import ARL, HANDLED, InvoiceReturn, Parsed
+from fides.returns.noemie_parse import ARL, HANDLED, InvoiceReturn, LotAck
 from fides.returns.rules import KINDS, TRIGGERS, Target, Verdict, decide_return, reject_codes
 
 log = logging.getLogger(__name__)
@@ -35,28 +38,43 @@ def sniff(head: bytes) -> bool:
         return False
 
 
-def handle(job: FileJob) -> Outcome:
-    parsed = noemie_parse.parse(job.read_lines(), family("noemie"))
-    if parsed.reference is None or parsed.reference not in HANDLED:
-        job.findings.extend(parsed.findings)
-        if parsed.reference is not None:
-            job.findings.add(Finding("RET002", f"référence {parsed.reference}", parsed.header_at, 0))
-        return Outcome("KO", parsed.entities, 0, parsed.entities)
-    if parsed.reference == ARL:
-        findings = _acknowledge(job, parsed)
-    else:
-        findings = _apply_returns(job, parsed)
-    # the .arl reads in file order, whether a finding came from reading or from applying
-    job.findings.extend(sorted(parsed.findings + findings, key=lambda f: f.line_no))
-    refused = len(parsed.refused_at | {f.line_no for f in findings if f.blocking})
-    log.info("NOEMIE %s: %d entities, %d lot(s), %d return(s), %d refused", parsed.reference,
-             parsed.entities, len(parsed.acks), len(parsed.returns), refused)
-    return Outcome("PARTIEL" if refused else "OK", parsed.entities, parsed.entities - refused, refused)
+def handle(job: FileJob, chunk_size: int = noemie_parse.CHUNK) -> Outcome:
+    """Reads and applies the file `chunk_size` returns (or lots) at a time, all in the file's
+    transaction: the chunks commit together or not at all, as when the file was one batch."""
+    reader = noemie_parse.Reader(family("noemie"))
+    refused: set[int] = set()  # entities named by a blocking finding
+    raced: dict[int, int] = {}  # titre id -> entity of a return taken, then refused at the lock
+    items = 0
+    for chunk in reader.items(job.read_lines(), chunk_size):
+        items += len(chunk)
+        if reader.reference == ARL:
+            findings = _acknowledge(job, chunk)
+        else:
+            findings = _apply_returns(job, reader.reference, chunk, raced)
+        _report(job, reader.take_findings() + findings, refused)
+    if reader.reference not in HANDLED:
+        job.findings.extend(reader.take_findings())
+        if reader.reference is not None:
+            job.findings.add(Finding("RET002", f"référence {reader.reference}", reader.header_at, 0))
+        return Outcome("KO", reader.entities, 0, reader.entities)
+    _report(job, reader.take_findings(), refused)
+    kind = "lot(s)" if reader.reference == ARL else "return(s)"
+    log.info("NOEMIE %s: %d entities, %d %s, %d refused", reader.reference, reader.entities, items, kind,
+             len(refused))
+    return Outcome("PARTIEL" if refused else "OK", reader.entities, reader.entities - len(refused), len(refused))
 
 
-def _acknowledge(job: FileJob, parsed: Parsed) -> list[Finding]:
+def _report(job: FileJob, findings: list[Finding], refused: set[int]) -> None:
+    """The `.arl` reads in file order, whether a finding came from reading or from applying: a
+    chunk's findings, sorted, all come before the next chunk's (`Reader.items`)."""
+    findings.sort(key=lambda f: f.line_no)
+    job.findings.extend(findings)
+    refused.update(f.line_no for f in findings if f.blocking)
+
+
+def _acknowledge(job: FileJob, acks: list[LotAck]) -> list[Finding]:
     findings: list[Finding] = []
-    for a in parsed.acks:
+    for a in acks:
         ack = lots.Ack(a.at, a.numero, a.date, a.finess_geo, a.positive, a.code)
         detail = f"NOEMIE 930 lot {a.numero:03d} ARL négatif {a.code}".rstrip()
         cause = dossiers.Cause(job.actor, job.file_id, a.at, detail)
@@ -67,18 +85,17 @@ def _acknowledge(job: FileJob, parsed: Parsed) -> list[Finding]:
 def _targets(job: FileJob, reference: int, returns: list[InvoiceReturn]) -> list[Target | None]:
     rows = job.conn.execute(q.RESOLVE_RETURNS, {
         "kind": KINDS[reference], "numeros": [r.numero for r in returns],
-        "complements": [r.complement for r in returns],
+        "complements": [r.complement for r in returns], "file_id": job.file_id,
     }).fetchall()
     return [None if row[1] is None else Target(*row[1:]) for row in rows]
 
 
-def _apply_returns(job: FileJob, parsed: Parsed) -> list[Finding]:
-    reference, returns = parsed.reference, parsed.returns
-    if not returns:
-        return []
+def _apply_returns(job: FileJob, reference: int, returns: list[InvoiceReturn], raced: dict[int, int]) -> list[Finding]:
+    """One chunk of returns. A titre repeated in an earlier chunk is known from the return that
+    chunk recorded (`Target.earlier`), or from `raced` when its dossier changed under us."""
     findings: list[Finding] = []
     chosen: list[tuple[InvoiceReturn, Target, Verdict]] = []
-    seen: dict[int, int] = {}
+    seen = dict(raced)
     for ret, target in zip(returns, _targets(job, reference, returns)):
         verdict = decide_return(reference, ret, target, seen)
         if verdict.finding is not None:
@@ -92,6 +109,7 @@ def _apply_returns(job: FileJob, parsed: Parsed) -> list[Finding]:
                              job.now, causes)
     for ret, target, _ in chosen:  # changed by someone else between our read and our lock
         if target.dossier_id in result.refused:
+            raced[target.titre_id] = ret.at
             state = dossiers.STATE_NAMES[result.refused[target.dossier_id]]
             why = f"dossier {target.nda}, titre {ret.titre} : dossier à l'état {state}"
             findings.append(Finding("RET006", why, ret.at))

@@ -14,6 +14,9 @@ real entities may carry trailing zones that nobody has published.
 The hierarchy used (niveau in positions 4-5): 040 destinataire, 080 lot, then per invoice 100
 facture and 105 titre (complément + N° titre), 220 frais hospitaliers, 290 motifs de rejet, and 990
 at niveau 05 closing the invoice with its amount.
+
+The file streams: `Reader.items` hands the acknowledgements or returns over a chunk at a time, so
+that a file of any size is read and applied with the memory of one chunk.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ USED = frozenset({HEADER, TRAILER, DESTINATAIRE, LOT, FACTURE, TITRE, FRAIS, MOT
 INVOICE_LEVEL = 5  # niveau of the 990 entity that closes one invoice
 ARL, REJECTS, PAYMENTS = 930, 908, 578
 HANDLED = frozenset({ARL, REJECTS, PAYMENTS})
+CHUNK = 2_000  # acknowledgements or returns handed over at a time: memory holds one chunk, not the file
 
 
 @dataclass(frozen=True)
@@ -68,20 +72,6 @@ class InvoiceReturn:
     @property
     def titre(self) -> str:
         return f"{self.numero:09d} complément {self.complement}"
-
-
-@dataclass
-class Parsed:
-    reference: int | None = None
-    header_at: int = 0
-    acks: list[LotAck] = field(default_factory=list)
-    returns: list[InvoiceReturn] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    entities: int = 0
-
-    @property
-    def refused_at(self) -> set[int]:
-        return {f.line_no for f in self.findings if f.blocking}
 
 
 LOOKAHEAD = 16  # non-blank lines read before deciding there is no `@`: an entity is short
@@ -148,39 +138,66 @@ class _Invoice:
     bad: bool = False
 
 
-class _Reader:
-    """Walks the entities in order, keeping the current destinataire, lot and invoice."""
+class Reader:
+    """Walks the entities in order, keeping the current destinataire, lot and invoice.
+
+    `items` hands the lot acknowledgements (930) or the invoice returns (908, 578) over a chunk at
+    a time; what the file says about itself (reference, entities read) is kept here, and the
+    findings met on the way wait in `findings` until the caller takes them (`take_findings`)."""
 
     def __init__(self, layouts: Mapping[str, object]) -> None:
         self.layouts = layouts
-        self.out = Parsed()
+        self.reference: int | None = None
+        self.header_at = 0
+        self.entities = 0
+        self.findings: list[Finding] = []
+        self._items: list[LotAck] | list[InvoiceReturn] = []
         self.geo: str | None = None
         self.lot: int | None = None
         self.invoice: _Invoice | None = None
         self.skipping = False  # inside a concatenated file of another reference
         self.header_failed = False  # the 000 was there but unreadable: said once, as RET003
 
+    def items(self, lines: Iterable[tuple[int, str]], size: int = CHUNK) -> Iterator[list]:
+        """The file's acknowledgements or returns in file order, `size` at a time (the last
+        chunk maybe fewer). When a chunk is handed over, every finding waiting names an entity
+        before the next chunk's items and findings: taken then, findings stay in file order."""
+        for at, text in entities(lines):
+            self.feed(at, text)
+            if len(self._items) >= size:
+                yield self._take()
+        self._finish()
+        if self._items:
+            yield self._take()
+
+    def take_findings(self) -> list[Finding]:
+        taken, self.findings = self.findings, []
+        return taken
+
+    def _take(self) -> list:
+        taken, self._items = self._items, []
+        return taken
+
     def feed(self, at: int, text: str) -> None:
-        out = self.out
-        out.entities += 1
+        self.entities += 1
         number = text[:3]
         if not (number.isascii() and number.isdigit()):
-            out.findings.append(Finding("RET003", f"numéro d'entité illisible « {number} »", at, 1))
+            self.findings.append(Finding("RET003", f"numéro d'entité illisible « {number} »", at, 1))
             self._spoil()
             return
-        if out.reference is None and number != HEADER:
+        if self.reference is None and number != HEADER:
             if not self.header_failed:
-                out.findings.append(Finding("RET001", f"le fichier commence par l'entité {number}", at, 1))
+                self.findings.append(Finding("RET001", f"le fichier commence par l'entité {number}", at, 1))
                 self.header_failed = True
             return
         if number not in USED or (self.skipping and number != HEADER):
             return
         record, problems = _cut(self.layouts[number], text, at)
         if problems:
-            out.findings.extend(problems)
+            self.findings.extend(problems)
             if number == LOT:
                 self.lot = None
-            if number == HEADER and out.reference is None:
+            if number == HEADER and self.reference is None:
                 self.header_failed = True
             self._spoil()
             return
@@ -193,12 +210,12 @@ class _Reader:
     # --- one method per entity used --------------------------------------------------------
     def _e000(self, at: int, r: dict) -> None:
         self._close()
-        if self.out.reference is None:
-            self.out.reference, self.out.header_at = r["reference"], at
-        self.skipping = r["reference"] != self.out.reference
+        if self.reference is None:
+            self.reference, self.header_at = r["reference"], at
+        self.skipping = r["reference"] != self.reference
         if self.skipping:
-            why = f"référence {r['reference']} dans un fichier {self.out.reference}"
-            self.out.findings.append(Finding("RET002", why, at, 1))
+            why = f"référence {r['reference']} dans un fichier {self.reference}"
+            self.findings.append(Finding("RET002", why, at, 1))
 
     def _e999(self, at: int, r: dict) -> None:
         self._close()
@@ -212,15 +229,15 @@ class _Reader:
     def _e080(self, at: int, r: dict) -> None:
         self._close()
         self.lot = r["num_lot"]
-        if self.out.reference != ARL:
+        if self.reference != ARL:
             return
         status = r["statut_acquittement"]
         if status not in ("P", "N") or r["num_lot"] is None:
             missing = "N° de lot" if r["num_lot"] is None else "acquittement P ou N"
-            self.out.findings.append(Finding("RET013", f"lot sans {missing}", at, 0))
+            self.findings.append(Finding("RET013", f"lot sans {missing}", at, 0))
             return
-        self.out.acks.append(LotAck(at, r["num_lot"], r["date_lot"], self.geo, status == "P",
-                                    r["code_rejet_arl"] or "", r["num_premiere_facture_erronee"]))
+        self._items.append(LotAck(at, r["num_lot"], r["date_lot"], self.geo, status == "P",
+                                  r["code_rejet_arl"] or "", r["num_premiere_facture_erronee"]))
 
     def _e100(self, at: int, r: dict) -> None:
         self._close()
@@ -232,7 +249,7 @@ class _Reader:
             self.invoice = _Invoice(at)
         inv = self.invoice
         if r["num_titre"] is None or not r["complement_num_titre"]:
-            self.out.findings.append(Finding("RET003", "entité 105 : N° de titre ou complément absent", at, 0))
+            self.findings.append(Finding("RET003", "entité 105 : N° de titre ou complément absent", at, 0))
             inv.bad = True
             return
         inv.numero, inv.complement, inv.titre_at = r["num_titre"], r["complement_num_titre"], at
@@ -252,31 +269,18 @@ class _Reader:
 
     def _close(self) -> None:
         inv, self.invoice = self.invoice, None
-        if inv is None or inv.bad or self.out.reference not in (REJECTS, PAYMENTS):
+        if inv is None or inv.bad or self.reference not in (REJECTS, PAYMENTS):
             return
         if inv.numero is None:
             named = f" n° {inv.facture:09d}" if inv.facture is not None else ""
             why = f"facture{named} sans entité 105 (titre et complément)"
-            self.out.findings.append(Finding("RET013", why, inv.start, 0))
+            self.findings.append(Finding("RET013", why, inv.start, 0))
             return
         amount = inv.control if inv.control is not None else inv.details
-        self.out.returns.append(InvoiceReturn(inv.titre_at, inv.numero, inv.complement, self.lot,
-                                              amount if self.out.reference == PAYMENTS else None,
-                                              tuple(inv.motifs)))
+        self._items.append(InvoiceReturn(inv.titre_at, inv.numero, inv.complement, self.lot,
+                                         amount if self.reference == PAYMENTS else None, tuple(inv.motifs)))
 
-    def finish(self) -> Parsed:
+    def _finish(self) -> None:
         self._close()
-        if self.out.reference is None and not self.header_failed:
-            self.out.findings.append(Finding("RET001", "aucune entité 000", 0, 0))
-        return self.out
-
-
-def parse(lines: Iterable[tuple[int, str]], layouts: Mapping[str, object]) -> Parsed:
-    """Every acknowledgement and invoice return of a NOEMIE file, with the findings met on the way.
-
-    `layouts` is `fides.layouts.family("noemie")`. A malformed entity spoils only the invoice (or
-    lot) it belongs to; the rest of the file is read."""
-    reader = _Reader(layouts)
-    for at, text in entities(lines):
-        reader.feed(at, text)
-    return reader.finish()
+        if self.reference is None and not self.header_failed:
+            self.findings.append(Finding("RET001", "aucune entité 000", 0, 0))

@@ -6,22 +6,26 @@ and resolved one by one. States change only through `fides.dossiers.change`.
 
 # --- NOEMIE 908 / 578 -------------------------------------------------------------------------
 
-# One row per return of the file, in file order: the titre it names, its dossier, the invoice the
-# titre was last sent with (its lot and AMO amount), and whether a return of the same kind was
-# already recorded for that sending.
+# One row per return of a chunk of the file, in file order: the titre it names, its dossier, the
+# invoice the titre was last sent with (its lot and AMO amount), whether a return of the same kind
+# was already recorded for that sending, and the entity of this file's return recorded for the
+# titre by an earlier chunk (the titre is repeated in the file). The lot is looked up inside the
+# lateral, for the one invoice kept: joined outside, a plan was seen scanning `lot` for every return.
 RESOLVE_RETURNS = """
-SELECT s.ord, t.id, t.dossier_id, d.nda, d.state, t.cancelled_at IS NOT NULL, l.numero, i.total_amo,
-       EXISTS (SELECT 1 FROM insurance_return r
-               WHERE r.dossier_id = t.dossier_id AND r.titre_id = t.id AND r.kind = %(kind)s
-                 AND r.at >= coalesce(i.created_at, '-infinity'::timestamptz))
+SELECT s.ord, t.id, t.dossier_id, d.nda, d.state, t.cancelled_at IS NOT NULL, i.lot, i.total_amo,
+       coalesce(r.already, false), r.earlier
 FROM unnest(%(numeros)s::bigint[], %(complements)s::text[]) WITH ORDINALITY AS s(numero, complement, ord)
 LEFT JOIN titre t ON t.numero = s.numero AND t.complement = s.complement
 LEFT JOIN dossier d ON d.id = t.dossier_id
 LEFT JOIN LATERAL (
-    SELECT i.lot_id, i.total_amo, i.created_at FROM invoice i
+    SELECT l.numero AS lot, i.total_amo, i.created_at FROM invoice i LEFT JOIN lot l ON l.id = i.lot_id
     WHERE i.dossier_id = t.dossier_id AND i.titre_id = t.id ORDER BY i.current DESC, i.id DESC LIMIT 1
 ) i ON true
-LEFT JOIN lot l ON l.id = i.lot_id
+LEFT JOIN LATERAL (
+    SELECT bool_or(r.at >= coalesce(i.created_at, '-infinity'::timestamptz)) AS already,
+           min(r.line_no) FILTER (WHERE r.file_id = %(file_id)s) AS earlier
+    FROM insurance_return r WHERE r.dossier_id = t.dossier_id AND r.titre_id = t.id AND r.kind = %(kind)s
+) r ON true
 ORDER BY s.ord
 """
 

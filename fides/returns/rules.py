@@ -41,6 +41,7 @@ class Target:
     lot: int | None  # N° of the lot of the titre's latest invoice
     billed_amo: Decimal | None  # what that invoice asked the AMO for
     already: bool  # a return of the same kind was recorded for this titre since that invoice
+    earlier: int | None = None  # entity of the return of this file already recorded for the titre
 
 
 @dataclass(frozen=True)
@@ -51,15 +52,17 @@ class Verdict:
 
 
 def decide_return(reference: int, ret: InvoiceReturn, target: Target | None, seen: dict[int, int]) -> Verdict:
-    """`seen`: titre id -> entity of the return already taken for it earlier in the same file."""
+    """`seen`: titre id -> entity of a return taken for it earlier in the file and not recorded
+    (earlier in the same chunk, or refused at the lock); one recorded by an earlier chunk of the
+    file comes as `target.earlier`."""
     at = ret.at
     if target is None:
         return Verdict(False, Finding("RET004", f"titre {ret.titre}", at))
     where = f"dossier {target.nda}, titre {ret.titre}"
     if target.cancelled:
         return Verdict(False, Finding("RET005", where, at))
-    if target.titre_id in seen:
-        earlier = seen[target.titre_id]
+    earlier = seen.get(target.titre_id, target.earlier)
+    if earlier is not None:
         return Verdict(False, Finding("RET007", f"{where} : déjà présent plus haut dans ce fichier (n° {earlier})", at))
     if target.state == GOALS[reference] and target.already:
         return Verdict(False, Finding("RET007", f"{where} : dossier déjà {STATE_NAMES[target.state]}", at))

@@ -102,7 +102,8 @@ class Run:
         return [(f.code, f.line_no) for f in self.sink.kept]
 
 
-def run(conn, root: Path, flux: str, text: str, name: str | None = None) -> Run:
+def run(conn, root: Path, flux: str, text: str, name: str | None = None, **options) -> Run:
+    """`options`: passed to the flow's handler (NOEMIE: `chunk_size`)."""
     name = name or f"{flux}_{FINESS}_20250325101500_0001.txt"
     file_id = conn.execute(
         "INSERT INTO flux_file (name, flux, sha256, size, status, arl_text, destination) "
@@ -118,7 +119,7 @@ def run(conn, root: Path, flux: str, text: str, name: str | None = None) -> Run:
     sink = FindingSink(1000)
     job = FileJob(conn, cfg, Tree(root), name, flux, FINESS, file_id, NOW, read_lines, sink, "test", {})
     with conn.transaction():
-        outcome = flows.REGISTRY[flux].handle(job)
+        outcome = flows.REGISTRY[flux].handle(job, **options)
     return Run(outcome, sink, file_id)
 
 

@@ -6,7 +6,7 @@ control characters and every latin-1 byte but NUL and LF), are fed to:
 
 * `fides.layouts.detect / check / parse / render` for every flux (VIDHOSP, RSS, FICHCOMP, IUM,
   HOSP_PMSI, NOEMIE entities, B2 records, the control flows);
-* the NOEMIE reader (`fides.returns.noemie_parse.parse`, `noemie.sniff`);
+* the NOEMIE reader (`fides.returns.noemie_parse.Reader`, any chunk size; `noemie.sniff`);
 * the control-flow readers (STATEREQUEST, MANAGEREJECT, CANCELPAIDREQUEST, NOEMIEARLNEGATIF,
   B2REQUEST, EXTRACTEPMSI) and the B2 reader;
 * the file-name rules (`fides.flows.naming`, `arl.arl_name`, the engine's `db_name`);
@@ -196,13 +196,30 @@ def noemie_file(draw) -> list[str]:
     return lines
 
 
+def _read_noemie(numbered: list[tuple[int, str]], size: int) -> tuple[list[list], list]:
+    """The reader's chunks, and its findings taken at each chunk as the NOEMIE flow takes them."""
+    reader = noemie_parse.Reader(family("noemie"))
+    chunks, findings = [], []
+    for chunk in reader.items(numbered, size):
+        chunks.append(chunk)
+        findings += sorted(reader.take_findings(), key=lambda f: f.line_no)
+    findings += sorted(reader.take_findings(), key=lambda f: f.line_no)
+    assert reader.reference is None or isinstance(reader.reference, int)
+    return chunks, findings
+
+
 @_budget("noemie")
-@given(noemie_file())
-def test_noemie_reader(lines):
+@given(noemie_file(), st.integers(1, 3))
+def test_noemie_reader(lines, size):
+    """Total whatever the chunk size, and chunked the same as read in one chunk."""
     RUNS["noemie"] += 1
-    parsed = noemie_parse.parse(list(enumerate(lines, 1)), family("noemie"))
-    _clean(parsed.findings)
-    assert parsed.reference is None or isinstance(parsed.reference, int)
+    numbered = list(enumerate(lines, 1))
+    chunks, findings = _read_noemie(numbered, size)
+    _clean(findings)
+    assert all(0 < len(c) <= size for c in chunks)
+    (whole, whole_findings) = _read_noemie(numbered, len(lines) + 1)
+    assert [i for c in chunks for i in c] == [i for c in whole for i in c]
+    assert findings == whole_findings
     head = "\r\n".join(lines).encode("latin-1")[:128]
     assert noemie.sniff(head) in (True, False)
 

@@ -31,8 +31,25 @@ def at_lines(entities: list[str]) -> list[tuple[int, str]]:
     return as_lines("".join(e + "@\r\n" for e in entities))
 
 
-def parse(entities: list[str]):
-    return np.parse(at_lines(entities), L)
+class Read:
+    """A whole file read through `Reader.items`: its chunks, items and findings."""
+
+    def __init__(self, lines: list[tuple[int, str]], size: int = np.CHUNK) -> None:
+        reader = np.Reader(L)
+        self.chunks = list(reader.items(lines, size))
+        items = [item for chunk in self.chunks for item in chunk]
+        self.acks = [i for i in items if isinstance(i, np.LotAck)]
+        self.returns = [i for i in items if isinstance(i, np.InvoiceReturn)]
+        self.findings = reader.take_findings()
+        self.reference, self.header_at, self.entities = reader.reference, reader.header_at, reader.entities
+
+    @property
+    def refused_at(self) -> set[int]:
+        return {f.line_no for f in self.findings if f.blocking}
+
+
+def parse(entities: list[str]) -> Read:
+    return Read(at_lines(entities))
 
 
 def titre_entity(numero: str, complement: str = "202500") -> str:
@@ -44,8 +61,8 @@ def titre_entity(numero: str, complement: str = "202500") -> str:
 def test_entities_in_the_three_layouts_give_the_same_returns():
     ents = sample("578")
     per_line = parse(ents)
-    one_line = np.parse([(1, "@".join(ents) + "@")], L)
-    no_at = np.parse(as_lines("\n".join(ents)), L)
+    one_line = Read([(1, "@".join(ents) + "@")])
+    no_at = Read(as_lines("\n".join(ents)))
     assert per_line.returns == one_line.returns == no_at.returns
     assert per_line.findings == one_line.findings == no_at.findings == []
     assert per_line.entities == one_line.entities == no_at.entities == 15
@@ -54,7 +71,7 @@ def test_entities_in_the_three_layouts_give_the_same_returns():
 def test_entities_cut_across_lines_are_joined():
     text = "@".join(sample("578")) + "@"
     wrapped = [(i + 1, text[k:k + 50]) for i, k in enumerate(range(0, len(text), 50))]
-    assert np.parse(wrapped, L).returns == parse(sample("578")).returns
+    assert Read(wrapped).returns == parse(sample("578")).returns
 
 
 def test_entity_numbers_are_ordinals_or_line_numbers():
@@ -226,3 +243,45 @@ def test_sniff_a_file_wrapped_at_a_fixed_width():
 ])
 def test_sniff_refuses_the_rest(head):
     assert not sniff(head)
+
+
+# --- chunks -----------------------------------------------------------------------------------------
+
+def invoices(*numeros: str) -> list[str]:
+    """The 578 sample with one invoice per N° (the sample's invoice, titre N° replaced)."""
+    ents = sample("578")
+    body = [e.replace("000012345", n) for n in numeros for e in ents[4:13]]
+    return ents[:4] + body + ents[13:]
+
+
+def test_returns_come_in_chunks_of_the_size_asked():
+    lines = at_lines(invoices(*(f"{n:09d}" for n in range(1, 6))))
+    chunked, whole = Read(lines, size=2), Read(lines)
+    assert [len(c) for c in chunked.chunks] == [2, 2, 1]
+    assert [r.numero for c in chunked.chunks for r in c] == [1, 2, 3, 4, 5]
+    assert len(whole.chunks) == 1 and chunked.returns == whole.returns
+    assert (chunked.entities, chunked.reference) == (whole.entities, whole.reference) == (51, 578)
+
+
+def test_no_empty_chunk_when_the_size_divides_the_file():
+    assert [len(c) for c in Read(at_lines(invoices("000000001", "000000002")), size=2).chunks] == [2]
+    assert Read(at_lines(sample("930")), size=1).chunks == [[parse(sample("930")).acks[0]]]
+    assert Read(at_lines(invoices()), size=1).chunks == []
+
+
+def test_findings_taken_at_each_chunk_precede_the_next_chunk():
+    """What the flow relies on to write the `.arl` in file order a chunk at a time."""
+    bad_titre = "0000123X5"
+    numeros = ["000000001", bad_titre, "000000002", "000000003", bad_titre, "000000004"]
+    ents = invoices(*numeros)
+    ents = [e for e in ents if not (e.startswith("105") and e.endswith("000000003"))]  # RET013
+    reader = np.Reader(L)
+    taken = []
+    for chunk in reader.items(at_lines(ents), 1):
+        taken.append(([f.line_no for f in reader.take_findings()], [r.at for r in chunk]))
+    taken.append(([f.line_no for f in reader.take_findings()], []))
+    assert [at for _, chunk in taken for at in chunk] == [6, 24, 50]
+    # RET003 at the spoilt 100 and 105, RET013 (no 105), RET003 at the next spoilt 100 and 105
+    assert [f for found, _ in taken for f in found] == [14, 15, 32, 40, 41]
+    for (found, _), (_, next_chunk) in zip(taken, taken[1:]):
+        assert all(f < at for f in found for at in next_chunk)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 
@@ -72,6 +73,13 @@ def test_unknown_titre_message_names_it():
 def test_same_titre_twice_in_a_file():
     v = rules.decide_return(PAYMENTS, ret(), target(), {7: 3})
     assert code(v) == "RET007" and "n° 3" in v.finding.message
+
+
+def test_same_titre_recorded_by_an_earlier_chunk_of_the_file():
+    """Applied by an earlier chunk, the dossier is PAYE already: still a repeat in this file."""
+    earlier = dataclasses.replace(target(state=PAYE, already=True), earlier=3)
+    v = rules.decide_return(PAYMENTS, ret(), earlier, {})
+    assert code(v) == "RET007" and "plus haut dans ce fichier (n° 3)" in v.finding.message
 
 
 def test_lot_unknown_on_either_side_is_not_checked():
