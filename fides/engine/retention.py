@@ -144,11 +144,19 @@ def purge_files(tree: Tree, config: Config, now: dt.datetime) -> dict[str, int]:
 
 # --- database ------------------------------------------------------------------------------
 
+# An applied file already purged (kept, its text cleared, no error left) has nothing more to purge:
+# it is left out before its lines are looked at. Otherwise every daily run walked again all the
+# replaced lines of every file it had purged before (a file's lines are found by file, then
+# filtered on `current`). OFFSET 0 keeps that cheap test first.
 _OLD_FILES = """
 CREATE TEMP TABLE purge_file ON COMMIT DROP AS
-SELECT f.id, f.applied FROM flux_file f
-WHERE f.finished AND f.processed_at < %(before)s
-  AND NOT EXISTS (SELECT 1 FROM dossier_line l WHERE l.file_id = f.id AND l.current)
+SELECT f.id, f.applied FROM (
+  SELECT f.id, f.applied FROM flux_file f
+  WHERE f.finished AND f.processed_at < %(before)s
+    AND NOT (f.applied AND f.arl_text = '' AND NOT EXISTS (SELECT 1 FROM file_error e WHERE e.file_id = f.id))
+  OFFSET 0
+) f
+WHERE NOT EXISTS (SELECT 1 FROM dossier_line l WHERE l.file_id = f.id AND l.current)
 """
 _DROP_OLD_FILES = "DROP TABLE IF EXISTS purge_file"
 _FILE_ERRORS = "DELETE FROM file_error e USING purge_file p WHERE e.file_id = p.id"

@@ -127,7 +127,7 @@ class _Applier:
         """Creates the dossiers `missing`; returns {nda: id} of those this file created (not
         those another process created meanwhile)."""
         job, conn = self.job, self.job.conn
-        values = {"finess": job.config.finess, "at": job.now, "nda": _pack(missing),
+        values = {"finess": job.config.finess, "at": job.now, "file_id": job.file_id, "nda": _pack(missing),
                   "entry": _pack(spans[n][0] for n in missing), "exit": _pack(spans[n][1] for n in missing)}
         # Each savepoint that writes takes one of the 64 subtransaction slots PostgreSQL keeps per
         # transaction; past them, other sessions' snapshots slow down: huge files finish carefully.

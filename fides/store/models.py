@@ -69,18 +69,22 @@ flux_file = Table(
     Index("ix_flux_file_sha256_applied", "sha256", unique=True, postgresql_where=text("applied")),
     Index("ix_flux_file_name_sha256", "name", "sha256"),
     Index("ix_flux_file_unfinished", "finished", postgresql_where=text("NOT finished")),
+    # deleting a file (retention) checks that no duplicate names it (migration 0007)
+    Index("ix_flux_file_duplicate_of", "duplicate_of", postgresql_where=text("duplicate_of IS NOT NULL")),
 )
 
 file_error = Table(
     "file_error",
     metadata,
     _id(),
-    Column("file_id", BigInteger, ForeignKey("flux_file.id"), nullable=False, index=True),
+    Column("file_id", BigInteger, ForeignKey("flux_file.id"), nullable=False),
     Column("line_no", Integer, nullable=False),
     Column("position", Integer, nullable=False),
     Column("code", Text, nullable=False),
     Column("severity", Text, nullable=False),
     Column("message", Text, nullable=False),
+    # a file's errors are read in this order, a page or the first few at a time (migration 0007)
+    Index("ix_file_error_file_id_line_no_position_id", "file_id", "line_no", "position", "id"),
 )
 
 dossier = Table(
@@ -100,6 +104,9 @@ dossier = Table(
     Column("entry_date", Date),
     Column("exit_date", Date),
     Column("last_code", Text),
+    # the file whose lines created the dossier: its creation event is found through it (migration
+    # 0007); no foreign key, as on dossier_line: a per-row check on the ingestion's hot path
+    Column("creation_file_id", BigInteger),
     UniqueConstraint("finess", "nda"),
     # the validation sweep and the billing run walk these in id order, a batch at a time;
     # new dossiers (EN_COURS) skip the VALIDE one
@@ -179,6 +186,7 @@ anomaly = Table(
     _now("at"),
     Column("active", Boolean, nullable=False, server_default=text("true")),
     Index("ix_anomaly_active", "dossier_id", postgresql_where=text("active")),
+    Index("ix_anomaly_dossier_id", "dossier_id"),  # a dossier's history, inactive ones too
 )
 
 # Tamper-evident trail: each row's hash covers its content and the previous row's hash.
@@ -297,6 +305,8 @@ invoice = Table(
     Column("current", Boolean, nullable=False, server_default=text("true")),
     Index("ix_invoice_dossier_id", "dossier_id"),
     Index("ix_invoice_lot_id", "lot_id"),
+    # the sending a return answers: the latest of its titre before it (migration 0007)
+    Index("ix_invoice_titre_id_created_at_id", "titre_id", "created_at", "id"),
 )
 
 insurance_return = Table(
@@ -313,6 +323,10 @@ insurance_return = Table(
     Column("line_no", Integer, nullable=False),
     _now("at"),
     Index("ix_insurance_return_dossier_id", "dossier_id"),
+    # the returns that answer a sending; a file's returns, checked when retention deletes a file
+    # (migration 0007)
+    Index("ix_insurance_return_titre_id_kind_at", "titre_id", "kind", "at"),
+    Index("ix_insurance_return_file_id", "file_id"),
 )
 
 # --- returns, control flows, extracts (fides/returns) -----------------------------------------

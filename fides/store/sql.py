@@ -88,10 +88,11 @@ SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; SET LOCAL ena
 # missing dossiers were just looked up, so they are inserted plainly, in a savepoint: ON CONFLICT
 # costs a speculative insertion per row (measured: 1.05 s instead of 0.60 s per 100 000 dossiers).
 # Only when another process created one of them meanwhile does the savepoint roll back and the
-# careful statement (ON CONFLICT DO NOTHING) run instead.
+# careful statement (ON CONFLICT DO NOTHING) run instead. The creating file is kept on the dossier:
+# its history finds its creation event through it (the web's DOSSIER_HISTORY).
 INSERT_DOSSIERS = """
-INSERT INTO dossier (finess, nda, entry_date, exit_date, last_flow_at)
-SELECT %(finess)s, k.nda, k.entry_date, k.exit_date, %(at)s
+INSERT INTO dossier (finess, nda, entry_date, exit_date, last_flow_at, creation_file_id)
+SELECT %(finess)s, k.nda, k.entry_date, k.exit_date, %(at)s, %(file_id)s
 FROM unnest(string_to_array(%(nda)s, chr(31)), string_to_array(%(entry)s, chr(31), '')::date[],
             string_to_array(%(exit)s, chr(31), '')::date[]) AS k(nda, entry_date, exit_date)
 {on_conflict}RETURNING id, nda

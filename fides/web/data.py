@@ -61,13 +61,14 @@ def state_name(code: int | None) -> str | None:
 
 def overview(conn: psycopg.Connection, finess: str) -> dict:
     states = {name: 0 for name in STATE_NAMES.values()}
-    for state, count in conn.execute(q.STATE_COUNTS, {"finess": finess}):
+    not_billable = 0
+    for state, count, outside_b2 in conn.execute(q.STATE_COUNTS, {"finess": finess}):
         states[state_name(state)] = count
+        not_billable += outside_b2
     files = {status: 0 for status in FILE_STATUSES}
     for status, count in conn.execute(q.FILE_STATUS_COUNTS):
         files[status] = count
     invoices, billed, paid = conn.execute(q.MONEY, {"finess": finess}).fetchone()
-    not_billable = conn.execute(q.NOT_BILLABLE, {"finess": finess}).fetchone()[0]
     return {"dossiers_par_etat": states, "fichiers_par_statut": files, "factures_en_cours": invoices,
             "montant_facture": billed, "montant_paye": paid, "dossiers_hors_b2": not_billable}
 

@@ -51,3 +51,7 @@ def test_a_dossier_created_meanwhile_is_used_not_doubled(engine, db_url, monkeyp
     worker.join(30)
     assert [status for _, _, status in result["report"].processed] == ["OK"]
     assert _counts(db_url) == (3, 3, 3)  # the raced dossier exists once and received its line
+    with psycopg.connect(db_url) as conn:  # the file is kept on the dossiers it created, not on the raced one
+        created = dict(conn.execute("SELECT d.nda, d.creation_file_id = f.id FROM dossier d "
+                                    "LEFT JOIN flux_file f ON f.name LIKE 'VIDHOSP%'").fetchall())
+    assert created == {"L000000001": True, "L000000002": None, "L000000003": True}
