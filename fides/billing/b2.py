@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from fides.layouts import family
-from fides.layouts.values import encode
+from fides.layouts.model import DescriptionError
+from fides.layouts.values import Cache, encode
 
 RECORD = 128
 EOL = "\r\n"
+_ONE = Decimal(1)
 
 
 @dataclass(frozen=True)
@@ -46,46 +48,43 @@ def _layouts():
 
 
 @functools.lru_cache(maxsize=None)
-def _blank(kind: str) -> dict:
-    """Every field of a record type: numbers at zero, text and dates blank (B2 zero-fills)."""
-    out = {f.name: "" if f.type == "A" else (None if f.type.startswith("D") else 0)
-           for f in _layouts()[kind].fields}
-    out["type_enregistrement"] = kind
-    return out
+def _writer(kind: str):
+    """The generated writer of a record type, `_writer(kind)(**values)`: a field left out, or
+    None, is blank, a number zero (B2 zero-fills). An unknown field name is a TypeError."""
+    lay = _layouts()[kind]
+    if lay.length != RECORD:
+        raise DescriptionError(f"{lay.name}: {lay.length} characters, {RECORD} expected")
+    return lay.keyword_renderer({"type_enregistrement": kind,
+                                 **{f.name: 0 for f in lay.fields if f.type in ("N", "M")}})
 
 
-_RENDER: dict[tuple, object] = {}  # (kind, names of the fields given) -> compiled render
+# Every record of an invoice starts with its type, then the invoice's key, then its number:
+# the key is written once per invoice, and the number once titres are allocated (invoice_pieces).
+_KEY = ("finess_geographique", "nir_assure", "cle_nir_assure", "rang_beneficiaire")
+_INVOICE_RECORDS = ("2", "2S", "3", "3H", "3F", "3S", "5")
 
 
-def _record(kind: str, key: dict | None = None, /, **values) -> str:
-    """One record of the fields in `key` (an invoice's `_key`) and `values`; a field left out is
-    blank (numbers zero), a number given as None is zero. An unknown field name is refused by the
-    layout (LayoutError). (`key` is passed whole: `**key` merged dicts for each record, an eighth
-    of the time of an invoice.)"""
-    key = key or {}
-    names = (kind, *key, *values)  # each call site gives the same names in the same order
-    render = _RENDER.get(names)
-    if render is None:
-        if len(set(names)) != len(names):
-            raise TypeError(f"{kind}: a field both in key and values: {names}")
-        blank = _blank(kind)
-        render = _RENDER[names] = _layouts()[kind].renderer(
-            names[1:], blank, {k: 0 for k, v in blank.items() if v.__class__ is int})
-    line = render(*key.values(), *values.values())
-    assert len(line) == RECORD, (kind, len(line))
-    return line
+@functools.lru_cache(maxsize=None)
+def _slots() -> tuple[int, int, int]:
+    """(a, b, c): every invoice record holds its invoice's key at [a:b], its number at [b:c]
+    (checked against each record layout: the writer relies on it)."""
+    layouts = _layouts()
+    head = [(f.name, f.start, f.end, f.type) for f in layouts["2"].fields[1:len(_KEY) + 2]]
+    for kind in _INVOICE_RECORDS:
+        if [(f.name, f.start, f.end, f.type) for f in layouts[kind].fields[1:len(_KEY) + 2]] != head \
+                or [name for name, *_ in head] != [*_KEY, "num_facture"]:
+            raise DescriptionError(f"B2 {kind}: the invoice's key {head} expected after the record type")
+    return head[0][1] - 1, head[-1][1] - 1, head[-1][2]
 
 
-def _int(value) -> int:
+def _to_int(value) -> int:
     text = str(value or "").strip()
     return int(text) if text.isdigit() else 0
 
 
-def _key(inv: Invoice) -> dict:
-    vh = inv.vidhosp
-    return {"finess_geographique": inv.finess_geo, "nir_assure": vh["nir_assure"],
-            "cle_nir_assure": _int(vh["cle_nir_assure"]), "rang_beneficiaire": _int(vh["rang_beneficiaire"]),
-            "num_facture": inv.titre}
+# A number written from a text field (code régime, clé NIR, GHS…): `_int[value]`, the value a
+# parsed text, None or an int; computed once per distinct value (~10 per invoice, few distinct).
+_int = Cache(_to_int)
 
 
 def b2_lines(lines) -> list:
@@ -103,58 +102,67 @@ def b2_lines(lines) -> list:
     return out
 
 
-def invoice_records(inv: Invoice) -> list[str]:
+def _records(inv: Invoice) -> list[str]:
+    """The invoice's records, numbered 0, its key written in the first one only (the others take
+    it from there: `invoice_pieces`)."""
     vh = inv.vidhosp
-    key = _key(inv)
     records = [
-        _record("2", key, nature_operation="1", num_entree=vh["num_entree"],
-                code_grand_regime=_int(vh["code_grand_regime"]), caisse_gestionnaire=_int(vh["caisse_gestionnaire"]),
-                centre_gestionnaire=vh["centre_gestionnaire"], nature_piece_justificative=vh["nature_piece_justif"],
-                date_prise_en_charge=vh["date_pec"], date_validite_droits=vh["date_validite_droits"],
-                delivree_par=vh["delivree_par"], regime_prestation=vh["regime_prestation"],
-                nature_assurance=_int(vh["nature_assurance"]), justif_exo_tm=vh["justif_exo_tm"],
-                date_hospitalisation=vh["date_hospitalisation"], num_at_ou_date_accident=vh["num_at_date_accident"],
-                top_eclatement=vh["top_eclatement"], date_naissance=vh["date_naissance"],
-                rang_naissance=vh["rang_naissance"] or 0, date_entree=vh["date_entree"],
-                date_sortie=vh["date_sortie"], type_contrat=vh["type_contrat"],
-                num_organisme_complementaire=vh["num_organisme_complementaire"]),
-        _record("2S", key, complement_num_titre=inv.complement, nir_individuel=vh.get("nir_individuel", ""),
-                cle_nir_individuel=_int(vh.get("cle_nir_individuel")),
-                top_medecin_traitant=vh.get("top_medecin_traitant", ""),
-                nom_medecin_traitant=vh.get("nom_medecin_traitant", ""),
-                prenom_medecin_traitant=vh.get("prenom_medecin_traitant", ""),
-                indicateur_parcours_soins=vh.get("indicateur_parcours_soins", "")),
+        _writer("2")(
+            finess_geographique=inv.finess_geo, nir_assure=vh["nir_assure"],
+            cle_nir_assure=_int[vh["cle_nir_assure"]], rang_beneficiaire=_int[vh["rang_beneficiaire"]],
+            nature_operation="1", num_entree=vh["num_entree"], code_grand_regime=_int[vh["code_grand_regime"]],
+            caisse_gestionnaire=_int[vh["caisse_gestionnaire"]], centre_gestionnaire=vh["centre_gestionnaire"],
+            nature_piece_justificative=vh["nature_piece_justif"], date_prise_en_charge=vh["date_pec"],
+            date_validite_droits=vh["date_validite_droits"], delivree_par=vh["delivree_par"],
+            regime_prestation=vh["regime_prestation"], nature_assurance=_int[vh["nature_assurance"]],
+            justif_exo_tm=vh["justif_exo_tm"], date_hospitalisation=vh["date_hospitalisation"],
+            num_at_ou_date_accident=vh["num_at_date_accident"], top_eclatement=vh["top_eclatement"],
+            date_naissance=vh["date_naissance"], rang_naissance=vh["rang_naissance"] or 0,
+            date_entree=vh["date_entree"], date_sortie=vh["date_sortie"], type_contrat=vh["type_contrat"],
+            num_organisme_complementaire=vh["num_organisme_complementaire"]),
+        _writer("2S")(
+            complement_num_titre=inv.complement, nir_individuel=vh.get("nir_individuel", ""),
+            cle_nir_individuel=_int[vh.get("cle_nir_individuel")], top_medecin_traitant=vh.get("top_medecin_traitant", ""),
+            nom_medecin_traitant=vh.get("nom_medecin_traitant", ""),
+            prenom_medecin_traitant=vh.get("prenom_medecin_traitant", ""),
+            indicateur_parcours_soins=vh.get("indicateur_parcours_soins", "")),
     ]
     for line in b2_lines(inv.valorisation.lines):
-        records.append(_record(
-            "3", key, mode_traitement=line.mode_traitement, discipline_prestation=line.discipline,
-            date_debut=line.date_debut, date_fin=line.date_fin, code_acte=line.code_prestation,
-            quantite=line.quantite, justif_exo_tm_ligne=line.justif_exo_tm, coefficient=Decimal(1),
-            code_pec_fj=line.code_pec_fj, coefficient_mco=line.coefficient, prix_unitaire=line.prix_unitaire,
+        records.append(_writer("3")(
+            mode_traitement=line.mode_traitement, discipline_prestation=line.discipline, date_debut=line.date_debut,
+            date_fin=line.date_fin, code_acte=line.code_prestation, quantite=line.quantite,
+            justif_exo_tm_ligne=line.justif_exo_tm, coefficient=_ONE, code_pec_fj=line.code_pec_fj,
+            coefficient_mco=line.coefficient, prix_unitaire=line.prix_unitaire,
             base_remboursement=line.base_remboursement, taux=line.taux, montant_remboursable_amo=line.montant_amo,
-            montant_total_depense=line.montant_total, num_ghs=_int(line.num_ghs),
+            montant_total_depense=line.montant_total, num_ghs=_int[line.num_ghs],
             code_participation_assure=line.code_participation))
         if line.ucd is not None:
             u = line.ucd
-            records.append(_record(
+            records.append(_writer("3H")(
                 # B2 carries the 7-digit UCD: the tail of a UCD13 (340089 + UCD7).
-                "3H", key, code_ucd=_int(u.code[-7:]), coef_fractionnement=u.fractionnement,
+                code_ucd=_int[u.code[-7:]], coef_fractionnement=u.fractionnement,
                 prix_achat_unitaire_ttc=u.prix_achat, quantite=u.quantite, montant_total_facture_ttc=u.montant))
         if line.lpp is not None:
             p = line.lpp
-            records.append(_record(
-                "3F", key, code_lpp=p.code, quantite=p.quantite, tarif_reference=p.tarif,
-                montant_total_facture=p.montant, prix_achat_unitaire=p.prix_achat))
+            records.append(_writer("3F")(
+                code_lpp=p.code, quantite=p.quantite, tarif_reference=p.tarif, montant_total_facture=p.montant,
+                prix_achat_unitaire=p.prix_achat))
     transfer = (vh.get("etab_transfert") or vh.get("etab_retour") or "").strip()
     if transfer:
-        records.append(_record("3S", key, date_debut=vh["date_entree"], date_fin=vh["date_sortie"],
-                               etablissement_transfert_retour=transfer))
+        records.append(_writer("3S")(date_debut=vh["date_entree"], date_fin=vh["date_sortie"],
+                                     etablissement_transfert_retour=transfer))
     v = inv.valorisation
     base = sum((line.base_remboursement for line in v.lines if not line.informative), Decimal(0))
-    records.append(_record("5", key, total_base_remb_ph=base, total_remboursable_amo_ph=v.total_amo,
-                           total_participation_assure_avant_oc=v.total - v.total_amo,
-                           montant_total_facture_ph=v.total))
+    records.append(_writer("5")(total_base_remb_ph=base, total_remboursable_amo_ph=v.total_amo,
+                                total_participation_assure_avant_oc=v.total - v.total_amo,
+                                montant_total_facture_ph=v.total))
     return records
+
+
+def invoice_records(inv: Invoice) -> list[str]:
+    """The invoice's records, numbered `inv.titre`."""
+    text = titre_text(inv.titre).join(invoice_pieces(inv))
+    return [text[i:i + RECORD] for i in range(0, len(text), RECORD + len(EOL))]
 
 
 def invoice_pieces(inv: Invoice) -> tuple[str, ...]:
@@ -162,11 +170,13 @@ def invoice_pieces(inv: Invoice) -> tuple[str, ...]:
     `titre_text(t).join(pieces)` is the invoice numbered t (`inv.titre` is not used). Titres are
     numbered in the transaction that bills, after the invoices are valued and rendered, possibly
     by another process (fides.billing.run)."""
+    records = _records(inv)
+    a, b, c = _slots()
+    head = records[0][a:b]
     pieces, rest = [], ""
-    for record in invoice_records(replace(inv, titre=0)):
-        a, b = _titre_slot(_kind(record))
-        pieces.append(rest + record[:a])
-        rest = record[b:] + EOL
+    for record in records:
+        pieces.append(f"{rest}{record[:a]}{head}")
+        rest = record[c:] + EOL
     pieces.append(rest)
     return tuple(pieces)
 
@@ -175,11 +185,6 @@ def invoice_pieces(inv: Invoice) -> tuple[str, ...]:
 def _num_facture(kind: str):
     """The invoice number field of a record type (looked up once: a billing run asks per invoice)."""
     return next(f for f in _layouts()[kind].fields if f.name == "num_facture")
-
-
-def _titre_slot(kind: str) -> tuple[int, int]:
-    f = _num_facture(kind)
-    return f.start - 1, f.end
 
 
 def titre_text(titre: int) -> str:
@@ -203,19 +208,19 @@ def lot_file(header: LotHeader, bodies: list[str], records: int, total: Decimal,
     """A lot's file around its invoices already rendered: `bodies` are each invoice's records,
     CRLF-terminated, in titre order; `records` is how many records they hold in all."""
     regime, caisse, centre = header.organisme[:2], header.organisme[2:5], header.organisme[5:9]
-    head = _record("000", type_emetteur="ES", num_emetteur=header.emetteur, type_destinataire="OR",
-                   num_destinataire=header.organisme, date_creation=header.created.date(),
-                   heure_creation=int(header.created.strftime("%H%M%S")), num_fichier=header.file_number,
-                   norme="B2", variante_norme="CP", type_flux=header.type_flux)
-    lot = _record("1", finess_geographique=header.finess_geo, num_lot=header.numero,
-                  date_creation_lot=header.created.date(), code_grand_regime_dest=_int(regime),
-                  caisse_dest=_int(caisse), centre_dest=centre, type_flux=header.type_flux,
-                  exercice=header.exercice)
+    head = _writer("000")(type_emetteur="ES", num_emetteur=header.emetteur, type_destinataire="OR",
+                          num_destinataire=header.organisme, date_creation=header.created.date(),
+                          heure_creation=int(header.created.strftime("%H%M%S")), num_fichier=header.file_number,
+                          norme="B2", variante_norme="CP", type_flux=header.type_flux)
+    lot = _writer("1")(finess_geographique=header.finess_geo, num_lot=header.numero,
+                       date_creation_lot=header.created.date(), code_grand_regime_dest=_int[regime],
+                       caisse_dest=_int[caisse], centre_dest=centre, type_flux=header.type_flux,
+                       exercice=header.exercice)
     # 9 counts the lot's records (1, the invoices', 9); 999 every record of the file
-    trailer = _record("9", finess_geographique=header.finess_geo, num_lot=header.numero,
-                      nb_factures=len(bodies), nb_enregistrements=records + 2, total_facture=total,
-                      total_remboursable_amo=total_amo)
-    end = _record("999", nb_lots=1, nb_enregistrements=records + 4)
+    trailer = _writer("9")(finess_geographique=header.finess_geo, num_lot=header.numero,
+                           nb_factures=len(bodies), nb_enregistrements=records + 2, total_facture=total,
+                           total_remboursable_amo=total_amo)
+    end = _writer("999")(nb_lots=1, nb_enregistrements=records + 4)
     return "".join((head, EOL, lot, EOL, *bodies, trailer, EOL, end, EOL)).encode("latin-1")
 
 

@@ -10,6 +10,7 @@ géographique, cycling, so a number does not come back before 999 other lots.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import psycopg
 
@@ -28,6 +29,7 @@ class RangeExhausted(RuntimeError):
     """The establishment's titre range for the exercice has no number left."""
 
 
+@functools.lru_cache(maxsize=64)  # asked for each dossier billed, of an exercice or two
 def complement(exercice: int, budget: str) -> str:
     return f"{exercice:04d}{budget}"[:6].ljust(6)
 

@@ -489,9 +489,26 @@ def _fj_segments(refs, blocks: _Blocks, first: date, last: date):
     if last < first:
         return []
     spans = [(b["dmt_date_debut"].toordinal(), b["dmt_date_fin"].toordinal(), b) for b in blocks.blocks]
+    runs = _runs(spans, first.toordinal(), last.toordinal())
+    out = []
+    for lo, hi, b in runs:
+        if b is None:
+            due, psy = True, False
+        else:
+            due = refs.mode_traitement_type((b.get("dmt_mode_traitement") or "")) not in _NO_FJ_MODE_TYPES
+            psy = refs.is_psychiatry_discipline((b.get("dmt_discipline") or ""))
+        out.append((date.fromordinal(lo), date.fromordinal(hi), b, due, psy))
+    return out
+
+
+def _runs(spans: list[tuple[int, int, dict]], first: int, last: int) -> list[list]:
+    """[start, end, block] runs of the days first..last (ordinals), each day with the last of
+    the `spans` (start, end, block) holding it, else with the block of the day before (None)."""
+    if len(spans) == 1 and spans[0][0] <= first <= spans[0][1]:
+        return [[first, last, spans[0][2]]]  # the common case: one block from the first day on, and after it
     runs: list[list] = []
     current = None
-    for o in range(first.toordinal(), last.toordinal() + 1):
+    for o in range(first, last + 1):
         b = current
         for lo, hi, blk in reversed(spans):  # a shared mutation day belongs to the later block
             if lo <= o <= hi:
@@ -502,15 +519,7 @@ def _fj_segments(refs, blocks: _Blocks, first: date, last: date):
         else:
             runs.append([o, o, b])
             current = b
-    out = []
-    for lo, hi, b in runs:
-        if b is None:
-            due, psy = True, False
-        else:
-            due = refs.mode_traitement_type((b.get("dmt_mode_traitement") or "")) not in _NO_FJ_MODE_TYPES
-            psy = refs.is_psychiatry_discipline((b.get("dmt_discipline") or ""))
-        out.append((date.fromordinal(lo), date.fromordinal(hi), b, due, psy))
-    return out
+    return runs
 
 
 def _rss_supplement(refs, um_type: str | None, rum: dict) -> str | None:

@@ -4,7 +4,7 @@
     lay = load("vidhosp_V015")
     rec = lay.parse(line)            # dict: fixed fields by name, each zone name -> list[dict]
     lay.render(rec) == line          # byte for byte
-    lay.renderer(names, defaults)(*values)  # render, compiled for records giving the same fields
+    lay.keyword_renderer(none)(**values)  # render of a flat layout, compiled: a field is a keyword
     lay.check(line, refs, line_no)   # list[fides.errors.Finding]
     detect("FICHCOMP", line)         # the layout that fits the line
 

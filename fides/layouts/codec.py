@@ -13,7 +13,7 @@ of each repeated zone. Each shape is compiled once into absolute slices, then ca
 * `parse` runs a function generated for the fixed part and one per zone block: a dict display of
   slices, with parsed values taken from caches (values.py).
 * `render` of a flat layout (B2 records) runs a generated function too (`_renderer`), and
-  `Layout.renderer` specialises one for a call site that always gives the same fields.
+  `Layout.keyword_renderer` compiles one that takes the fields as keyword arguments.
 """
 
 from __future__ import annotations
@@ -87,52 +87,44 @@ def _inline(f: Field, v: str, m: str):
     """Source of (condition on the value named `v`, its text) for a field's common case, or None;
     `m` names the field's memo."""
     if f.type == "A":  # as fast as a memo hit, and names are better not kept
-        return f"{v}.__class__ is str and len({v}) <= {f.length}", f"{v}.ljust({f.length})"
+        return f"{v}.__class__ is _str and _len({v}) <= {f.length}", f"{v}.ljust({f.length})"
     if f.type in _MEMO_CLASS:
-        return f"{v}.__class__ is {_MEMO_CLASS[f.type].__name__}", f"{m}[{v}]"
+        return f"{v}.__class__ is _{_MEMO_CLASS[f.type].__name__}", f"{m}[{v}]"
     return None
 
 
-def _renderer(fields, given: tuple[str, ...], fixed: dict[str, str], if_none: dict[str, str], careful):
+def _renderer(fields, if_none: dict[str, str], careful, keywords: bool):
     """Generated `render(*values)` for a flat layout (no zones, one width variant): the values of
-    the fields named in `given`, in that order, each written inline in its common case; every
-    other field is the constant `fixed[name]`, rendered once here (consecutive ones pre-joined),
-    and a given value None writes `if_none[name]`.
+    the fields in their order, each written inline in its common case; a value None writes
+    `if_none[name]`. With `keywords`, `render(**values)` instead: each field is a keyword
+    argument named as the field, None when left out.
 
-    Why: B2 billing spends most of its time writing ~7.5 records of ~20 fields per invoice, with
-    the same fields left blank each time. What the inline code cannot write (too long, negative,
-    too many decimals, out of range, a wrong type) raises in `encode` or the memo, and the whole
-    record goes to `careful(values)`, the field-by-field path: same text, same errors naming the
-    field."""
-    env: dict = {"Decimal": Decimal, "date": date, "EncodeError": EncodeError, "careful": careful}
-    pieces: list[str] = []  # source of the record: str literals and f-string parts, one JoinedStr
-    run: list[str] = []  # constant texts not yet emitted
-    at = {name: k for k, name in enumerate(given)}
-    for f in fields:
-        k = at.get(f.name)
-        if k is None:
-            run.append(fixed[f.name])
-            continue
-        if run:
-            pieces.append(repr("".join(run)))
-            run = []
-        env[f"t{k}"] = if_none[f.name]
-        env[f"e{k}"] = functools.partial(encode, f.type, f.length, f.decimals or 0)
+    Why: B2 billing spends most of its time writing ~7.5 records of ~20 fields per invoice. What
+    the inline code cannot write (too long, negative, too many decimals, out of range, a wrong
+    type) raises in `encode` or the memo, and the whole record goes to `careful(values)`, the
+    field-by-field path: same text, same errors naming the field. Every name the code uses but
+    the arguments starts with '_', which no field name does (XSD): a field cannot hide one."""
+    env: dict = {"_str": str, "_len": len, "_int": int, "_Decimal": Decimal, "_date": date,
+                 "_EncodeError": EncodeError, "_TypeError": TypeError, "_careful": careful}
+    pieces: list[str] = []  # source of the record: f-string parts, one JoinedStr
+    args = [f.name if keywords else f"v{k}" for k, f in enumerate(fields)]
+    for k, (f, v) in enumerate(zip(fields, args)):
+        env[f"_t{k}"] = if_none[f.name]
+        env[f"_e{k}"] = functools.partial(encode, f.type, f.length, f.decimals or 0)
         if f.type in _MEMO_CLASS:
-            env[f"m{k}"] = _memo(f)
-        expr = f"t{k} if v{k} is None else e{k}(v{k})"  # encode: same text as the careful path, or raises
-        inline = _inline(f, f"v{k}", f"m{k}")
+            env[f"_m{k}"] = _memo(f)
+        expr = f"_t{k} if {v} is None else _e{k}({v})"  # encode: same text as the careful path, or raises
+        inline = _inline(f, v, f"_m{k}")
         if inline is not None:
             cond, text = inline
             expr = f"{text} if {cond} else {expr}"
         pieces.append("f'{" + expr + "}'")
-    if run:
-        pieces.append(repr("".join(run)))
-    args = ", ".join(f"v{k}" for k in range(len(given)))
-    src = (f"def render({args}):\n    try:\n        return (\n            " + "\n            ".join(pieces)
-           + "\n        )\n    except (EncodeError, TypeError):  # TypeError: a signaling NaN has no hash\n"
-           + f"        return careful(({args}{',' if given else ''}))\n")
-    exec(compile(src, f"<layout renderer {len(given)}/{len(fields)} fields>", "exec"), env)  # names are XSD-checked
+    signature = ", ".join(f"{a}=None" for a in args) if keywords else ", ".join(args)
+    src = (f"def render({'*, ' if keywords else ''}{signature}):\n    try:\n        return (\n            "
+           + "\n            ".join(pieces)
+           + "\n        )\n    except (_EncodeError, _TypeError):  # TypeError: a signaling NaN has no hash\n"
+           + f"        return _careful(({', '.join(args)},))\n")
+    exec(compile(src, f"<layout renderer {len(fields)} fields>", "exec"), env)  # names are XSD-checked
     return env["render"]
 
 
@@ -152,6 +144,12 @@ def _parser(fields, offset: bool):
     src = f"def parse(line{', o' if offset else ''}):\n    return {{{', '.join(parts)}}}\n"
     exec(compile(src, f"<layout parser {len(fields)} fields>", "exec"), env)  # names are XSD-checked
     return env["parse"]
+
+
+@functools.lru_cache(maxsize=None)
+def _kept_parser(fields: tuple[Field, ...], keep: frozenset[str], offset: bool):
+    """`_parser` of the fields named in `keep` only (compiled once, whatever the line's shape)."""
+    return _parser(tuple(f for f in fields if f.name in keep), offset)
 
 
 _tables: tuple = (None, {})  # (last refs object, {table: frozenset of stripped codes}), swapped whole
@@ -226,27 +224,40 @@ class Shape:
             fields, self.parse_fixed = variant.restreint_fields, variant.parse_restreint
         else:
             fields, self.parse_fixed = variant.fields, variant.parse_fixed
+        self.fixed_fields = fields
         items = [Item(f, f.start - 1, f.end, "") for f in fields]
         o = fields[-1].end
-        self.zone_plan = []
+        self._zones = []  # (zone, its blocks' starts)
         for z, n in zip(layout.zones if part == "complet" else (), counts):
-            self.zone_plan.append((z.name, layout._zone_parsers[z.name], range(o, o + n * z.length, z.length)))
+            self._zones.append((z, range(o, o + n * z.length, z.length)))
             for i in range(n):
                 items.extend(Item(f, o + f.start - 1, o + f.end, f"{z.name} n°{i + 1} : ") for f in z.fields)
                 o += z.length
         self.expected = o
+        self.zone_plan = [(z.name, layout._zone_parsers[z.name], starts) for z, starts in self._zones]
         self.items = tuple(items)
         # a shorter line may be padded only if everything missing is space-padded text or dates
         self.floor = 0 if layout.short == "absent" else max((it.b for it in items if it.field.type not in PADDABLE), default=0)
         self._compile_fast()
         self._codes = None
+        self._subsets: dict = {}  # field names wanted -> (parse_fixed, zone plan)
 
-    def parse(self, line: str, zones=None) -> dict:
-        rec = self.parse_fixed(line)
-        for name, zparse, starts in self.zone_plan:
+    def parse(self, line: str, zones=None, fields=None) -> dict:
+        parse_fixed, plan = self.parse_fixed, self.zone_plan
+        if fields is not None:
+            parse_fixed, plan = self._subsets.get(fields) or self._subset(fields)
+        rec = parse_fixed(line)
+        for name, zparse, starts in plan:
             if zones is None or name in zones:
                 rec[name] = [zparse(line, o) for o in starts]
         return rec
+
+    def _subset(self, fields: frozenset[str]):
+        """(fixed-part parser, zone plan) cutting only the fields named `fields`."""
+        found = self._subsets[fields] = (
+            _kept_parser(self.fixed_fields, fields, False),
+            [(z.name, _kept_parser(z.fields, fields, True), starts) for z, starts in self._zones])
+        return found
 
     # --- fast path ------------------------------------------------------------------------
     def _compile_fast(self) -> None:
@@ -562,18 +573,20 @@ class Layout:
             return 0
         return 2 if short is None else 1
 
-    def parse(self, line: str, zones=None) -> dict:
+    def parse(self, line: str, zones=None, fields: frozenset[str] | None = None) -> dict:
         """The line's values by field name, each repeated zone as a list of dicts; `zones`: the
-        names of the zones wanted (None: all; the others are left out, not parsed)."""
+        names of the zones wanted (None: all; the others are left out, not parsed); `fields`: a
+        frozenset of the names of the fields wanted, in the fixed part and in the zones (None:
+        all; the others are not cut, which is most of the time of a parse)."""
         shape, full, short = self._resolve(line, 0)
-        rec = shape.parse(full, zones)
+        rec = shape.parse(full, zones, fields)
         if shape.variant.index or self.short == "absent":
             rec = Record(rec)
             rec.variant = shape.variant.index
             if self.short == "absent":  # an entity that stops early keeps its length
                 rec.length = len(line)
                 for it in shape.items:
-                    if it.a >= len(line):
+                    if it.a >= len(line) and (fields is None or it.field.name in fields):
                         rec[it.field.name] = None  # the record stopped before this field
         return rec
 
@@ -616,34 +629,23 @@ class Layout:
             return None
         blank = {f.name: self._encode(f, None) for f in self._variants[0].fields}
         # careful gets a dict of every field: the same as `rec` here, where absent means None
-        return _renderer(self._variants[0].fields, names, {}, blank,
-                         lambda values: self._render_careful(dict(zip(names, values))))
+        return _renderer(self._variants[0].fields, blank, lambda values: self._render_careful(dict(zip(names, values))),
+                         keywords=False)
 
-    def renderer(self, names: tuple[str, ...], defaults: dict, none: dict | None = None):
-        """`render` specialised for records that always give the fields `names`, positionally:
-        `renderer(names, defaults, none)(*values)` is `render(rec)` of the record
-        `{**defaults, **dict(zip(names, values))}` in which a field whose value is None takes
-        `none[name]` if there is one. Fields left to `defaults` are rendered once, here. Same
-        text and same errors as `render`; compile once per call site and keep it."""
-        none = none or {}
-
-        def record(values) -> dict:
-            rec = {**defaults, **dict(zip(names, values))}
-            for k, v in none.items():
-                if rec.get(k) is None:
-                    rec[k] = v
-            return rec
-
-        if self._flat_names is not None and self._known.issuperset(names):
-            fields, base = self._variants[0].fields, record(())
-            try:  # a default that cannot be written is left to `render`, which says so in field order
-                fixed = {f.name: self._encode(f, base.get(f.name)) for f in fields if f.name not in names}
-                if_none = {f.name: self._encode(f, none.get(f.name)) for f in fields if f.name in names}
-            except LayoutError:
-                pass
-            else:
-                return _renderer(fields, names, fixed, if_none, lambda values: self._render_careful(record(values)))
-        return lambda *values: self.render(record(values))
+    def keyword_renderer(self, none: dict):
+        """`render` of a flat layout (see `_flat_names`) compiled once as a function of keyword
+        arguments, one per field, for a writer that calls it with literal keywords (no dict built
+        per record): `keyword_renderer(none)(**values)` is `render(rec)` of the record `values`
+        in which a field left out, or None, takes `none[name]` if there is one (else blank). Same
+        text and same errors as `render`; an unknown field name is a TypeError. Compile once and
+        keep it."""
+        names = self._flat_names
+        if names is None:
+            raise TypeError(f"{self.name}: no keyword renderer for a layout with zones or variants")
+        fields = self._variants[0].fields
+        if_none = {f.name: self._encode(f, none.get(f.name)) for f in fields}
+        return _renderer(fields, if_none, lambda values: self._render_careful(
+            {n: none.get(n) if v is None else v for n, v in zip(names, values)}), keywords=True)
 
     def _render_careful(self, rec) -> str:
         var = self._variants[getattr(rec, "variant", 0)]

@@ -8,6 +8,7 @@ cents) so that a dossier built by hand is read the same way.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date
 from decimal import Decimal
@@ -62,6 +63,7 @@ def money(value) -> Decimal:
     return Decimal(str(value))
 
 
+@functools.lru_cache(maxsize=256, typed=True)  # a few distinct values, and Decimal arithmetic
 def taux_percent(value) -> int | None:
     """VIDHOSP taux de remboursement (3+2: 8000 = 80 %) as a percent; None when absent/0."""
     if value is None or value == "":

@@ -15,6 +15,7 @@ import dossier_factory as f
 
 from fides.billing import b2
 from fides.billing.valorisation import valorise
+from fides.layouts import family
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden" / "b2_lot_001.b2"
 HEADER = b2.LotHeader("990000010", "990000028", 1, "017510001", 2025, dt.datetime(2025, 3, 25, 10, 15), 7)
@@ -99,16 +100,23 @@ def test_exb_is_folded_into_the_ghs_line():
     assert counts == [len(inv.records)]
 
 
-def test_an_invoice_numbered_after_rendering_is_the_invoice_rendered_with_its_number():
-    """A billing run renders invoices before their titres are allocated (b2.invoice_pieces), then
-    writes the number into each record: the same bytes as rendering with the number."""
-    transfer = f.dossier(f.vidhosp(num_admin_sejour="2025000104", etab_transfert="750000010"))
-    dossiers = [f.dossier(f.vidhosp()), f.dossier(f.vidhosp(), fichcomp={"06": [f.med()], "02": [f.dmi()]}), transfer]
+def test_an_invoice_numbered_after_rendering_holds_its_key_and_number_in_each_record():
+    """A billing run renders invoices before their titres are allocated (b2.invoice_pieces), the
+    invoice's key written once and copied into each record, then writes the number into each
+    record: every record, whatever its type, reads back the invoice's key and number."""
+    vh = {"rang_beneficiaire": "002"}  # not 0: a number left out is 0
+    transfer = f.dossier(f.vidhosp(num_admin_sejour="2025000104", etab_transfert="750000010", **vh))
+    dossiers = [f.dossier(f.vidhosp(**vh)), f.dossier(f.vidhosp(**vh), fichcomp={"06": [f.med()], "02": [f.dmi()]}),
+                transfer]
+    layouts = family("b2")
     for titre in (1, 12, 987654321):
         for d in dossiers:
             inv = b2.Invoice(titre, "2025H0", "990000028", d.vidhosp, valorise(d, f.context()))
             records = b2.invoice_records(inv)
-            pieces = b2.invoice_pieces(inv)
-            assert len(pieces) == len(records) + 1
-            assert b2.titre_text(titre).join(pieces) == "".join(r + b2.EOL for r in records)
-    assert any(r.startswith("3S") for r in b2.invoice_records(inv))  # the transfer record is covered
+            assert len(b2.invoice_pieces(inv)) == len(records) + 1
+            for r in records:
+                rec = layouts[b2._kind(r)].parse(r)
+                assert len(r) == b2.RECORD
+                assert (rec["finess_geographique"], rec["nir_assure"], rec["cle_nir_assure"], rec["rang_beneficiaire"],
+                        rec["num_facture"]) == ("990000028", f.NIR, int(f.NIR_KEY), 2, titre)
+    assert {b2._kind(r) for r in records} >= {"2", "2S", "3", "3S", "5"}  # the transfer record is covered

@@ -1,6 +1,6 @@
-"""The generated B2 record renderers (`Layout.renderer`, used by `b2._record`) against the careful
-field-by-field path: the same text for every value they can write, the same error naming the
-field for every value they cannot."""
+"""The generated B2 record writers (`Layout.keyword_renderer`, used by `b2._writer`) against the
+careful field-by-field path: the same text for every value they can write, the same error naming
+the field for every value they cannot."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fides.billing import b2
-from fides.layouts import LayoutError, family
+from fides.layouts import LayoutError, family, load
 
 LAYOUTS = family("b2")
 
@@ -49,20 +49,24 @@ def _outcome(render, *args):
         return [(x.code, x.message, x.position) for x in e.findings]
 
 
-def _careful(lay, defaults, none, names, values):
-    rec = {**defaults, **dict(zip(names, values))}
-    rec.update((k, v) for k, v in none.items() if rec.get(k) is None)
-    return lay._render_careful(rec)
+def _careful(lay, none, names, values):
+    given = dict(zip(names, values))
+    return lay._render_careful({f.name: none.get(f.name) if given.get(f.name) is None else given[f.name]
+                                for f in lay.fields})
+
+
+def _zero_filled(kind: str) -> dict:
+    """What b2 writes for a field left out: its record type, numbers zero, the rest blank."""
+    return {"type_enregistrement": kind, **{f.name: 0 for f in LAYOUTS[kind].fields if f.type in ("N", "M")}}
 
 
 @settings(max_examples=400, deadline=None)
 @given(record())
 def test_compiled_renderer_writes_what_the_careful_path_writes(case):
     kind, names, values = case
-    lay, defaults = LAYOUTS[kind], b2._blank(kind)  # what b2._record gives the layout
-    none = {f.name: 0 for f in lay.fields if f.type in ("N", "M")}
-    want = _outcome(_careful, lay, defaults, none, names, values)
-    assert _outcome(lay.renderer(names, defaults, none), *values) == want
+    lay, none = LAYOUTS[kind], _zero_filled(kind)  # what b2._writer gives the layout
+    want = _outcome(_careful, lay, none, names, values)
+    assert _outcome(lambda *v: lay.keyword_renderer(none)(**dict(zip(names, v))), *values) == want
     # the generic render (generated too, for a flat layout) agrees, on a record without defaults
     rec = dict(zip(names, values))
     assert _outcome(lay.render, rec) == _outcome(lay._render_careful, rec)
@@ -82,25 +86,26 @@ def test_a_bad_value_still_names_its_field(kind, field, value, code):
     good = {"num_facture": 1, "montant_total_facture_ph": Decimal("12.50"), "quantite": 1, "code_acte": "GHS",
             "montant_total_depense": Decimal("1.00"), "date_debut": dt.date(2025, 3, 4)}
     values = {k: v for k, v in good.items() if k in LAYOUTS[kind]._known}
-    b2._record(kind, **values)  # compiles and memoises the good values first
+    b2._writer(kind)(**values)  # compiles and memoises the good values first
     with pytest.raises(LayoutError) as err:
-        b2._record(kind, **{**values, field: value})
+        b2._writer(kind)(**{**values, field: value})
     (finding,) = err.value.findings
     label = next(f.label for f in LAYOUTS[kind].fields if f.name == field)
     assert finding.code == code and f"{label} ({field})" in finding.message
 
 
 def test_a_record_left_blank_and_numbers_given_as_none():
-    line = b2._record("5", finess_geographique="990000028", num_facture=12, total_base_remb_ph=None)
-    careful = LAYOUTS["5"]._render_careful({**b2._blank("5"), "finess_geographique": "990000028", "num_facture": 12,
-                                            "total_base_remb_ph": 0})
+    line = b2._writer("5")(finess_geographique="990000028", num_facture=12, total_base_remb_ph=None)
+    careful = LAYOUTS["5"]._render_careful({**_zero_filled("5"), "finess_geographique": "990000028",
+                                            "num_facture": 12, "total_base_remb_ph": 0})
     assert line == careful and len(line) == b2.RECORD and line.startswith("5 990000028")
-    # another call site, the same fields in another order: its own renderer, the same text
-    assert b2._record("5", total_base_remb_ph=None, num_facture=12, finess_geographique="990000028") == line
+    assert line[49:57] == "0" * 8  # a number left out (total_remboursable_amo_ph) is zero, not blank
+    # the same fields in another order: the same text
+    assert b2._writer("5")(total_base_remb_ph=None, num_facture=12, finess_geographique="990000028") == line
 
 
 def test_an_unknown_field_is_refused():
-    with pytest.raises(LayoutError, match="champs inconnus"):
-        b2._record("5", no_such_field=1)
-    with pytest.raises(TypeError):  # as `**key, num_facture=…` did
-        b2._record("5", {"num_facture": 1}, num_facture=2)
+    with pytest.raises(TypeError, match="no_such_field"):
+        b2._writer("5")(no_such_field=1)
+    with pytest.raises(TypeError, match="zones or variants"):  # only flat layouts have one
+        load("vidhosp_V015").keyword_renderer({})

@@ -10,6 +10,9 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal as D
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from dossier_factory import (
     REFS,
     context,
@@ -21,7 +24,7 @@ from dossier_factory import (
     rum,
 )
 from fides.billing import BillingParams, InvoiceLine, Valorisation, valorise
-from fides.billing.valorisation import REFERENTIAL_ERROR_CODES
+from fides.billing.valorisation import REFERENTIAL_ERROR_CODES, _runs
 from fides.referentials import RefRow, Referentials, read_shipped, default_directory
 from fides.validation import ValidationContext
 
@@ -496,3 +499,17 @@ def test_docs_list_every_billing_code():
     for code, err in CODES.items():
         if code.startswith("FAC"):
             assert f"| {code} | {err.severity} |" in doc, code
+
+
+@given(st.lists(st.tuples(st.integers(0, 12), st.integers(0, 6)), max_size=3), st.integers(0, 14), st.integers(0, 8))
+def test_fj_days_go_with_the_last_block_holding_them_else_the_block_before(blocks, first, days):
+    """`_runs` (with its shortcut for one block) against the rule stated day by day."""
+    spans = [(lo, lo + n, {"n": i}) for i, (lo, n) in enumerate(blocks)]
+    last = first + days
+    want, block = [], None
+    for day in range(first, last + 1):
+        block = next((b for lo, hi, b in reversed(spans) if lo <= day <= hi), block)
+        want.append(block)
+    runs = _runs(spans, first, last)
+    assert [b for start, end, b in runs for _ in range(start, end + 1)] == want
+    assert runs[0][0] == first and all(a[1] + 1 == b[0] and a[2] is not b[2] for a, b in zip(runs, runs[1:]))
