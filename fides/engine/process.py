@@ -45,6 +45,12 @@ SNIFF_BYTES = 128
 MAX_LINE_BYTES = 16 << 20
 
 
+# Lock conflicts with another process (each class named: DeadlockDetected is not a subclass of
+# TransactionRollback in psycopg 3.3): the file's transaction was rolled back, not the connection.
+_CONFLICTS = (psycopg.errors.TransactionRollback, psycopg.errors.DeadlockDetected,
+              psycopg.errors.SerializationFailure, psycopg.errors.LockNotAvailable)
+
+
 @dataclass
 class PassReport:
     processed: list[tuple[str, str, str]] = field(default_factory=list)  # (name, flux, status)
@@ -171,6 +177,14 @@ class Processor:
                 report.errors.append(db_name(entry.name))
                 if exc.errno in _STOP_PASS:
                     break
+                continue
+            except _CONFLICTS as exc:
+                # A deadlock (or a lock timeout) with another process working on the same
+                # dossiers, chunk after chunk: PostgreSQL rolled this file's transaction back
+                # whole, the connection is fine. The file stays in in/ for the next pass.
+                log.warning("%s: conflit de verrous avec un autre traitement (%s), fichier repris au "
+                            "prochain passage", arl.arl_name(db_name(entry.name))[:-4], type(exc).__name__)
+                report.waiting.append(entry.name)
                 continue
             except (psycopg.OperationalError, psycopg.InterfaceError):
                 raise  # the database is gone: `fides run` waits for it and reconnects
