@@ -360,7 +360,7 @@ class Shape:
                  every_field: bool = False) -> list[Finding]:
         """Every finding of `line`. When the whole-line regex matches, only the fields it cannot
         judge (dates, referential codes, keys) are looked at, unless `every_field` (the reference
-        the tests compare against): a file wrong on every line is diagnosed ~3× faster."""
+        the tests compare against): measured 31 → 23 µs per bad VIDHOSP line."""
         out = _controls(line, line_no)
         spans = self.spans
 
