@@ -35,16 +35,27 @@ def template_db(pg_server_url) -> str:
         c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture
-def db_url(pg_server_url, template_db) -> str:
-    name = f"fides_t_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_server_url, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+def _fresh_database(server_url: str, prefix: str, template: str | None):
+    """A new database (a copy of `template`, or empty) for one test, dropped after it."""
     from fides.store.schema import database_url
 
-    yield database_url(pg_server_url, name)
-    with psycopg.connect(pg_server_url, autocommit=True) as c:
+    name = f"{prefix}{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server_url, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    yield database_url(server_url, name)
+    with psycopg.connect(server_url, autocommit=True) as c:
         c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def db_url(pg_server_url, template_db) -> str:
+    yield from _fresh_database(pg_server_url, "fides_t_", template_db)
+
+
+@pytest.fixture
+def empty_url(pg_server_url):
+    """A database without any table, for migration tests that start from an older revision."""
+    yield from _fresh_database(pg_server_url, "fides_m_", None)
 
 
 @pytest.fixture

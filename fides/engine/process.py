@@ -427,7 +427,8 @@ class Processor:
 
     def _output_part(self, part_id: int) -> bytes:
         with self.conn.transaction():
-            return bytes(self.conn.execute(sql.OUTPUT_CONTENT, (part_id,)).fetchone()[0])
+            # binary: the bytes as stored (in text, PostgreSQL would hex-encode them and psycopg decode)
+            return bytes(self.conn.execute(sql.OUTPUT_CONTENT, (part_id,), binary=True).fetchone()[0])
 
     # --- recovery and claims ------------------------------------------------------------------
 

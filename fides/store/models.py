@@ -178,7 +178,7 @@ anomaly = Table(
     "anomaly",
     metadata,
     _id(),
-    Column("dossier_id", BigInteger, ForeignKey("dossier.id"), nullable=False),
+    Column("dossier_id", BigInteger, nullable=False),  # no foreign key: migration 0008
     Column("code", Text, nullable=False),
     Column("severity", Text, nullable=False),
     Column("message", Text, nullable=False),
@@ -257,7 +257,7 @@ titre = Table(
     Column("budget", Text, nullable=False),
     Column("numero", BigInteger, nullable=False),
     Column("complement", Text, nullable=False),
-    Column("dossier_id", BigInteger, ForeignKey("dossier.id"), nullable=False),
+    Column("dossier_id", BigInteger, nullable=False),  # no foreign key: migration 0008
     _now("created_at"),
     Column("cancelled_at", DateTime(timezone=True)),
     UniqueConstraint("exercice", "budget", "numero"),
@@ -295,9 +295,10 @@ invoice = Table(
     "invoice",
     metadata,
     _id(),
-    Column("dossier_id", BigInteger, ForeignKey("dossier.id"), nullable=False),
-    Column("titre_id", BigInteger, ForeignKey("titre.id"), nullable=False),
-    Column("lot_id", BigInteger, ForeignKey("lot.id"), nullable=False),
+    # no foreign keys: written by the billing run alone, with ids it locked or inserted (migration 0008)
+    Column("dossier_id", BigInteger, nullable=False),
+    Column("titre_id", BigInteger, nullable=False),
+    Column("lot_id", BigInteger, nullable=False),
     Column("total", Numeric(12, 2), nullable=False),
     Column("total_amo", Numeric(12, 2), nullable=False),
     Column("record_count", Integer, nullable=False),

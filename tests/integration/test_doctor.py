@@ -46,3 +46,22 @@ def test_unmigrated_database_and_missing_directories(tmp_path, pg_server_url, mo
     checks = doctor.diagnose(tmp_path)
     assert ("schéma", doctor.FAIL) in _levels(checks)
     assert ("répertoires", doctor.FAIL) in _levels(checks)
+
+
+def test_rows_without_their_dossier_titre_or_lot_are_flagged(tmp_path, db_url, monkeypatch):
+    """These references have no foreign key (migration 0008): the doctor counts the orphans."""
+    monkeypatch.setenv("FIDES_DATABASE_URL", db_url)
+    Tree(tmp_path).create()
+    checks = doctor.diagnose(tmp_path, today=dt.date(2025, 6, 1))
+    assert ("intégrité", doctor.OK) in _levels(checks)
+    with psycopg.connect(db_url) as conn:
+        dossier = conn.execute("INSERT INTO dossier (finess, nda) VALUES ('990000010', 'D1') RETURNING id").fetchone()[0]
+        titre = conn.execute("INSERT INTO titre (exercice, budget, numero, complement, dossier_id) "
+                             "VALUES (2025, '00', 1, 'X', %s) RETURNING id", (dossier,)).fetchone()[0]
+        conn.execute("INSERT INTO anomaly (dossier_id, code, severity, message, origin) "
+                     "VALUES (%s, 'VAL001', 'E', 'm', 'validation')", (dossier + 1000,))
+        conn.execute("INSERT INTO invoice (dossier_id, titre_id, lot_id, total, total_amo, record_count) "
+                     "VALUES (%s, %s, 12345, 1, 1, 7)", (dossier, titre))
+    checks = doctor.diagnose(tmp_path, today=dt.date(2025, 6, 1))
+    found = [c for c in checks if c.subject == "intégrité"]
+    assert [(c.level, c.detail.split(" ")[0]) for c in found] == [(doctor.FAIL, "2")]

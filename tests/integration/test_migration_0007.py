@@ -5,25 +5,13 @@ the smallest file id of their lines (what the dossier history used before)."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 import psycopg
-import pytest
 
 from fides import audit
 from fides.store import schema
 
 AT = dt.datetime(2025, 4, 1, tzinfo=dt.timezone.utc)
-
-
-@pytest.fixture
-def empty_url(pg_server_url):
-    name = f"fides_m_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_server_url, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    yield schema.database_url(pg_server_url, name)
-    with psycopg.connect(pg_server_url, autocommit=True) as c:
-        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _file(conn, name: str) -> int:
