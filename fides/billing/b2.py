@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from fides.layouts import family
 from fides.layouts.model import DescriptionError
@@ -34,8 +35,7 @@ class LotHeader:
     type_flux: str = "R"
 
 
-@dataclass(frozen=True)
-class Invoice:
+class Invoice(NamedTuple):  # one per billed dossier: a NamedTuple is built faster than a frozen dataclass
     titre: int
     complement: str
     finess_geo: str
@@ -102,12 +102,19 @@ def b2_lines(lines) -> list:
     return out
 
 
+@functools.lru_cache(maxsize=None)
+def _writers() -> tuple:
+    """The writers of the invoice records, in `_INVOICE_RECORDS` order (looked up once per invoice)."""
+    return tuple(_writer(kind) for kind in _INVOICE_RECORDS)
+
+
 def _records(inv: Invoice) -> list[str]:
     """The invoice's records, numbered 0, its key written in the first one only (the others take
     it from there: `invoice_pieces`)."""
     vh = inv.vidhosp
+    w2, w2s, w3, w3h, w3f, w3s, w5 = _writers()
     records = [
-        _writer("2")(
+        w2(
             finess_geographique=inv.finess_geo, nir_assure=vh["nir_assure"],
             cle_nir_assure=_int[vh["cle_nir_assure"]], rang_beneficiaire=_int[vh["rang_beneficiaire"]],
             nature_operation="1", num_entree=vh["num_entree"], code_grand_regime=_int[vh["code_grand_regime"]],
@@ -120,7 +127,7 @@ def _records(inv: Invoice) -> list[str]:
             date_naissance=vh["date_naissance"], rang_naissance=vh["rang_naissance"] or 0,
             date_entree=vh["date_entree"], date_sortie=vh["date_sortie"], type_contrat=vh["type_contrat"],
             num_organisme_complementaire=vh["num_organisme_complementaire"]),
-        _writer("2S")(
+        w2s(
             complement_num_titre=inv.complement, nir_individuel=vh.get("nir_individuel", ""),
             cle_nir_individuel=_int[vh.get("cle_nir_individuel")], top_medecin_traitant=vh.get("top_medecin_traitant", ""),
             nom_medecin_traitant=vh.get("nom_medecin_traitant", ""),
@@ -128,7 +135,7 @@ def _records(inv: Invoice) -> list[str]:
             indicateur_parcours_soins=vh.get("indicateur_parcours_soins", "")),
     ]
     for line in b2_lines(inv.valorisation.lines):
-        records.append(_writer("3")(
+        records.append(w3(
             mode_traitement=line.mode_traitement, discipline_prestation=line.discipline, date_debut=line.date_debut,
             date_fin=line.date_fin, code_acte=line.code_prestation, quantite=line.quantite,
             justif_exo_tm_ligne=line.justif_exo_tm, coefficient=_ONE, code_pec_fj=line.code_pec_fj,
@@ -138,22 +145,22 @@ def _records(inv: Invoice) -> list[str]:
             code_participation_assure=line.code_participation))
         if line.ucd is not None:
             u = line.ucd
-            records.append(_writer("3H")(
+            records.append(w3h(
                 # B2 carries the 7-digit UCD: the tail of a UCD13 (340089 + UCD7).
                 code_ucd=_int[u.code[-7:]], coef_fractionnement=u.fractionnement,
                 prix_achat_unitaire_ttc=u.prix_achat, quantite=u.quantite, montant_total_facture_ttc=u.montant))
         if line.lpp is not None:
             p = line.lpp
-            records.append(_writer("3F")(
+            records.append(w3f(
                 code_lpp=p.code, quantite=p.quantite, tarif_reference=p.tarif, montant_total_facture=p.montant,
                 prix_achat_unitaire=p.prix_achat))
     transfer = (vh.get("etab_transfert") or vh.get("etab_retour") or "").strip()
     if transfer:
-        records.append(_writer("3S")(date_debut=vh["date_entree"], date_fin=vh["date_sortie"],
+        records.append(w3s(date_debut=vh["date_entree"], date_fin=vh["date_sortie"],
                                      etablissement_transfert_retour=transfer))
     v = inv.valorisation
     base = sum((line.base_remboursement for line in v.lines if not line.informative), Decimal(0))
-    records.append(_writer("5")(total_base_remb_ph=base, total_remboursable_amo_ph=v.total_amo,
+    records.append(w5(total_base_remb_ph=base, total_remboursable_amo_ph=v.total_amo,
                                 total_participation_assure_avant_oc=v.total - v.total_amo,
                                 montant_total_facture_ph=v.total))
     return records
