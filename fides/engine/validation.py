@@ -75,27 +75,26 @@ def billing_params(config: Config) -> BillingParams:
 def sweep(conn: psycopg.Connection, config: Config, refs, actor: str, now: dt.datetime,
           ndas: list[str] | None = None) -> dict[str, int]:
     """Validate pending dossiers (or the named ones) in batches; returns counts."""
-    helpers = []
+    pool, helpers = None, []
     if ndas is None and config["validation.workers"] > 1:
-        helpers = _start_helpers(conn, config, actor, now)
+        pool, helpers = _start_helpers(conn, config, actor, now)
     counts = _sweep(conn, config, refs, actor, now, ndas)
-    for counted in _join(helpers):
+    for counted in _join(pool, helpers):
         counts.update(counted)
     return dict(counts)
 
 
-def _start_helpers(conn, config: Config, actor: str, now: dt.datetime) -> list[Future]:
+def _start_helpers(conn, config: Config, actor: str,
+                   now: dt.datetime) -> tuple[ProcessPoolExecutor | None, list[Future]]:
     """Helper processes for a large backlog (none for a small one), each running a whole sweep;
     spawned (a fresh interpreter: no inherited connection or thread), given the connection's
     parameters through a pipe (its password never on a command line), as billing's helpers."""
     pending = conn.execute(_PENDING_COUNT, {"before": now - _quiet(config), "limit": PARALLEL_FROM}).fetchone()[0]
     if pending < PARALLEL_FROM:
-        return []
+        return None, []
     workers = config["validation.workers"] - 1
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-    helpers = [pool.submit(_helper, helper_dsn(conn), config, actor, now) for _ in range(workers)]
-    pool.shutdown(wait=False)  # the helpers end with their sweep
-    return helpers
+    return pool, [pool.submit(_helper, helper_dsn(conn), config, actor, now) for _ in range(workers)]
 
 
 def _helper(dsn: str, config: Config, actor: str, now: dt.datetime) -> Counter:
@@ -106,13 +105,17 @@ def _helper(dsn: str, config: Config, actor: str, now: dt.datetime) -> Counter:
         return _sweep(conn, config, referentials.read(conn), actor, now, None)
 
 
-def _join(helpers: list[Future]) -> list[Counter]:
+def _join(pool: ProcessPoolExecutor | None, helpers: list[Future]) -> list[Counter]:
+    """The helpers' counts, once their processes have ended: a sweep leaves no process behind
+    (and `fides bench` counts their CPU time, which it reads from ended children only)."""
     counted = []
     for helper in helpers:
         try:
             counted.append(helper.result())
         except Exception as exc:  # its open batch was rolled back: those dossiers stay pending
             log.error("validation helper process failed: %s", exc)
+    if pool is not None:
+        pool.shutdown(wait=True)
     return counted
 
 

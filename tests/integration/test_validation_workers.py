@@ -5,6 +5,7 @@ by one of them, and the counts add up."""
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import shutil
 
 import psycopg
@@ -49,9 +50,9 @@ def _validated(conn) -> tuple[int, int]:
 
 def test_a_helper_process_validates_on_its_own_connection(backlog, monkeypatch):
     monkeypatch.setattr(validation, "PARALLEL_FROM", 100)
-    helpers = validation._start_helpers(backlog.conn, backlog.config, "test", LATER)
+    pool, helpers = validation._start_helpers(backlog.conn, backlog.config, "test", LATER)
     assert len(helpers) == 1
-    (counted,) = validation._join(helpers)  # the helper alone: everything was pending for it
+    (counted,) = validation._join(pool, helpers)  # the helper alone: everything was pending for it
     assert sum(counted.values()) == DOSSIERS and counted["valides"] > 0
     valides = backlog.conn.execute("SELECT count(*) FROM dossier WHERE state = 1").fetchone()[0]
     assert valides == counted["valides"]
@@ -62,7 +63,9 @@ def test_a_helper_process_validates_on_its_own_connection(backlog, monkeypatch):
 def test_parent_and_helper_share_the_backlog_once(backlog, monkeypatch):
     monkeypatch.setattr(validation, "PARALLEL_FROM", 100)
     monkeypatch.setattr(validation, "BATCH", 200)  # the parent's batches: the helper keeps 2000
+    before = set(multiprocessing.active_children())
     counts = validation.sweep(backlog.conn, backlog.config, backlog.context["refs"], "test", LATER)
+    assert set(multiprocessing.active_children()) <= before  # the helper has ended, not just answered
     assert sum(counts.values()) == DOSSIERS
     assert _validated(backlog.conn) == (DOSSIERS, counts["valides"])  # one event per validated dossier
     twice = backlog.conn.execute("SELECT count(*) FROM (SELECT dossier_id FROM audit_event WHERE event = "
@@ -72,7 +75,7 @@ def test_parent_and_helper_share_the_backlog_once(backlog, monkeypatch):
 
 
 def test_small_backlog_no_helper(backlog):
-    assert validation._start_helpers(backlog.conn, backlog.config, "test", LATER) == []  # 3000 < 10 000
+    assert validation._start_helpers(backlog.conn, backlog.config, "test", LATER) == (None, [])  # 3000 < 10 000
 
 
 def test_a_helper_that_fails_leaves_the_backlog_to_the_sweep(backlog, monkeypatch, caplog):
