@@ -157,12 +157,12 @@ def _records(inv: Invoice) -> list[str]:
     transfer = (vh.get("etab_transfert") or vh.get("etab_retour") or "").strip()
     if transfer:
         records.append(w3s(date_debut=vh["date_entree"], date_fin=vh["date_sortie"],
-                                     etablissement_transfert_retour=transfer))
+                           etablissement_transfert_retour=transfer))
     v = inv.valorisation
     base = sum((line.base_remboursement for line in v.lines if not line.informative), Decimal(0))
     records.append(w5(total_base_remb_ph=base, total_remboursable_amo_ph=v.total_amo,
-                                total_participation_assure_avant_oc=v.total - v.total_amo,
-                                montant_total_facture_ph=v.total))
+                      total_participation_assure_avant_oc=v.total - v.total_amo,
+                      montant_total_facture_ph=v.total))
     return records
 
 
