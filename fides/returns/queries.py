@@ -111,7 +111,7 @@ WITH chosen AS (
 )
 SELECT l.subtype, l.line FROM chosen c
 JOIN dossier_line l ON l.dossier_id = c.id AND l.kind = %(kind)s AND l.current
-ORDER BY l.subtype, c.nda, l.seq, l.id
+ORDER BY l.subtype, c.nda, l.seq, l.file_id, l.line_no
 """
 
 EXTRACT_COUNT = """

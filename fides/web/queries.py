@@ -158,7 +158,7 @@ DOSSIER_LINES = """
 SELECT l.kind, l.subtype, l.layout, l.seq, l.line, f.id, f.name, l.line_no
 FROM dossier_line l JOIN flux_file f ON f.id = l.file_id
 WHERE l.dossier_id = %(id)s AND l.current
-ORDER BY l.kind DESC, l.subtype, l.seq, l.id
+ORDER BY l.kind DESC, l.subtype, l.seq, l.file_id, l.line_no
 """
 
 DOSSIER_ANOMALIES = """
@@ -269,7 +269,7 @@ SELECT r.id, r.at, d.nda, d.state, t.numero, t.complement, r.codes, r.labels,
        f.id, f.name
 {_RETURN_AND_SENDING}LEFT JOIN LATERAL (
   SELECT layout, line FROM dossier_line
-  WHERE dossier_id = d.id AND kind = 'RSS' AND current ORDER BY seq DESC, id DESC LIMIT 1
+  WHERE dossier_id = d.id AND kind = 'RSS' AND current ORDER BY seq DESC, file_id DESC, line_no DESC LIMIT 1
 ) rss ON true
 WHERE r.kind = 'REJET' AND d.finess = %(finess)s
   AND (%(organisme)s::text IS NULL OR l.organisme = %(organisme)s)

@@ -45,7 +45,7 @@ def test_new_version_replaces_and_keeps_history(site):
     changed = VIDHOSP[0][:299] + "01042025" + VIDHOSP[0][307:]  # date de facturation AMO (300-307)
     site.drop_lines(flow_name("VIDHOSP", 2), [changed])
     site.process()
-    rows = site.query("SELECT line, current FROM dossier_line ORDER BY id")
+    rows = site.query("SELECT line, current FROM dossier_line ORDER BY file_id, line_no")
     assert [(r[0] == changed, r[1]) for r in rows] == [(False, False), (True, True)]
 
 

@@ -500,7 +500,7 @@ def _database_problems(c: psycopg.Connection) -> list[str]:
         "lot count differs from its invoices": """SELECT l.id FROM lot l WHERE l.invoices <>
             (SELECT count(*) FROM invoice i WHERE i.lot_id = l.id)""",
         "content applied twice": "SELECT sha256 FROM flux_file WHERE applied GROUP BY 1 HAVING count(*) > 1",
-        "dossier line of a file not applied": """SELECT l.id FROM dossier_line l LEFT JOIN flux_file f ON f.id = l.file_id
+        "dossier line of a file not applied": """SELECT l.file_id, l.line_no FROM dossier_line l LEFT JOIN flux_file f ON f.id = l.file_id
             WHERE f.id IS NULL OR NOT f.applied""",
         "lines integrated differ from lines stored": """SELECT f.name FROM flux_file f WHERE f.applied
             AND f.flux IN ('VIDHOSP', 'RSS', 'FICHCOMP')

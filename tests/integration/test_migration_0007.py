@@ -22,7 +22,7 @@ def _file(conn, name: str) -> int:
 def _lines(conn, dossier_id: int, *file_ids: int) -> None:
     for file_id in file_ids:
         conn.execute("INSERT INTO dossier_line (dossier_id, kind, subtype, layout, seq, line, file_id, line_no) "
-                     "VALUES (%s, 'RSS', '', 'rss_grp_122', 1, 'x', %s, 1)", (dossier_id, file_id))
+                     "VALUES (%s, 'RSS', '', 'rss_grp_122', 1, 'x', %s, %s)", (dossier_id, file_id, dossier_id))
 
 
 def test_creation_file_filled_from_the_audit_trail_then_the_lines(empty_url):

@@ -30,7 +30,7 @@ SELECT 'F' || g, 'VIDHOSP', 'h' || g, 1, CASE WHEN g <= 100 THEN 'KO' ELSE 'OK' 
 INSERT INTO dossier (finess, nda, state, creation_file_id)
 SELECT '{FINESS}', lpad(g::text, 9, '0'), 2, 101 + g % 200 FROM generate_series(1, {N}) g;
 INSERT INTO dossier_line (dossier_id, kind, subtype, layout, seq, line, file_id, line_no)
-SELECT id, k, '', 'rss_grp_122', 1, 'x', creation_file_id + s, 1
+SELECT id, k, '', 'rss_grp_122', 1, 'x', creation_file_id + s, id * 4 + s * 2 + (k = 'RSS')::int
 FROM dossier, unnest(ARRAY['VIDHOSP', 'RSS']) k, generate_series(0, 1) s;
 INSERT INTO titre (exercice, budget, numero, complement, dossier_id) SELECT 2025, 'H0', id, '2025H0', id FROM dossier;
 INSERT INTO lot (finess_geo, numero, organisme, exercice, b2_file, invoices, total, total_amo)

@@ -77,11 +77,13 @@ def dossier_with_lines(conn, nda: str, exit_date: dt.date, kinds: dict[str, list
                      (FINESS, nda, state, exit_date)).fetchone()[0]
     file_id = conn.execute("INSERT INTO flux_file (name, flux, sha256, size, status, arl_text, destination) "
                            "VALUES ('f', 'VIDHOSP', 'x', 0, 'OK', '', '') RETURNING id").fetchone()[0]
+    line_no = 0
     for kind, lines in kinds.items():
         for seq, line in enumerate(lines, 1):
             subtype = line[9:11] if kind == "FICHCOMP" else ("complet" if kind == "VIDHOSP" else "")
+            line_no += 1  # the line's place in its (one) file: the row's key
             conn.execute("INSERT INTO dossier_line (dossier_id, kind, subtype, layout, seq, line, file_id, line_no) "
-                         "VALUES (%s, %s, %s, 'x', %s, %s, %s, %s)", (d, kind, subtype, seq, line, file_id, seq))
+                         "VALUES (%s, %s, %s, 'x', %s, %s, %s, %s)", (d, kind, subtype, seq, line, file_id, line_no))
     return d
 
 
@@ -100,8 +102,8 @@ def test_extract_month_is_byte_identical_and_crlf(conn, tmp_path):
     dossier_with_lines(conn, "D4", dt.date(2025, 5, 1), {"VIDHOSP": ["VH D4"], "RSS": ["RSS D4"]})
     dossier_with_lines(conn, "E5", dt.date(2025, 3, 31), {"VIDHOSP": ["VH E5"], "RSS": ["RSS E5"]})
     old = conn.execute("INSERT INTO dossier_line (dossier_id, kind, subtype, layout, seq, line, file_id, line_no, current) "
-                       "SELECT dossier_id, 'RSS', '', 'x', 0, 'RSS A1 remplacé', file_id, 1, false FROM dossier_line "
-                       "WHERE dossier_id = %s LIMIT 1 RETURNING id", (a,)).fetchone()
+                       "SELECT dossier_id, 'RSS', '', 'x', 0, 'RSS A1 remplacé', file_id, 99, false FROM dossier_line "
+                       "WHERE dossier_id = %s LIMIT 1 RETURNING line_no", (a,)).fetchone()
     assert old
     extract = extract_epmsi.export(conn, FINESS, Tree(tmp_path), 2025, 4, NOW)
     assert extract.dossiers == 2
