@@ -53,6 +53,12 @@ def db_url(pg_server_url, template_db) -> str:
 
 
 @pytest.fixture
+def other_db_url(pg_server_url, template_db) -> str:
+    """A second fresh database, for a test that compares two runs."""
+    yield from _fresh_database(pg_server_url, "fides_t_", template_db)
+
+
+@pytest.fixture
 def empty_url(pg_server_url):
     """A database without any table, for migration tests that start from an older revision."""
     yield from _fresh_database(pg_server_url, "fides_m_", None)

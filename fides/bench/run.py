@@ -58,12 +58,14 @@ class Measure:
 
 
 def _peak_mib() -> float:
-    """Peak resident memory of this process, or of the largest of the processes it waited for
-    (a validation helper) if that is more. This process's own is VmHWM: its ru_maxrss would keep
-    the peak of the bench's process it was forked from before exec (measured: 314 MiB reported
-    for a 15 MiB child of a 300 MiB parent), which grew with the sizes already run."""
-    with open("/proc/self/status") as status:
-        own_kib = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    """Peak resident memory of this process plus that of its file-checking helpers (they run
+    alongside it), or of the largest of the processes it waited for (a validation helper) if that
+    is more. This process's own is VmHWM: its ru_maxrss would keep the peak of the bench's
+    process it was forked from before exec (measured: 314 MiB reported for a 15 MiB child of a
+    300 MiB parent), which grew with the sizes already run."""
+    from fides.flows import dossier_lines
+
+    own_kib = dossier_lines.peak_kib() + dossier_lines.helper_peak_kib
     return max(own_kib, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
 
 

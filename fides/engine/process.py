@@ -71,6 +71,7 @@ class _LineTooLong(Exception):
     """A line longer than MAX_LINE_BYTES: nothing is kept, the file is refused."""
 
     def __init__(self, line_no: int) -> None:
+        super().__init__(line_no)  # pickled as its arguments: raised again from a helper process
         self.line_no = line_no
 
 
@@ -314,7 +315,7 @@ class Processor:
                 outcome = Outcome("OK")
             else:
                 job = FileJob(self.conn, self.config, self.tree, name, flow.name, name_finess, file_id, now,
-                              lambda: read_lines(fd), sink, self.actor, self.context)
+                              lambda: read_lines(fd), sink, self.actor, self.context, fd, st.st_size)
                 outcome = self._run_flow(flow, job)
             self._check_unchanged(path, fd, st)
             destination = self.tree.rejected if outcome.status == "KO" else self.tree.archive(now)

@@ -84,6 +84,8 @@ class FileJob:
     findings: FindingSink
     actor: str
     context: dict = field(default_factory=dict)  # shared per pass: referentials, code sets
+    fd: int | None = None  # the open file read_lines reads (a large one is read by a helper process)
+    size: int = 0
 
 
 @dataclass

@@ -1,0 +1,121 @@
+"""Large VIDHOSP, RSS and FICHCOMP files are read and checked in a helper process
+(fides.flows.dossier_lines, from HELPER_BYTES up): what a file leaves behind must be what the
+in-process path leaves, row for row and finding for finding, and a helper that dies must lose
+nothing and apply nothing."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import re
+import signal
+
+import psycopg
+import pytest
+
+from fides import config as config_mod
+from fides.bench import synthetic
+from fides.flows import dossier_lines
+
+_SNAPSHOT = {
+    "files": "SELECT name, flux, status, applied, lines_read, lines_integrated, lines_refused, errors_total, "
+             "arl_text FROM flux_file ORDER BY id",
+    "errors": "SELECT f.name, e.line_no, e.position, e.code, e.severity, e.message FROM file_error e "
+              "JOIN flux_file f ON f.id = e.file_id ORDER BY f.id, e.id",
+    "dossiers": "SELECT nda, state, to_validate, entry_date, exit_date FROM dossier ORDER BY nda",
+    "lines": "SELECT d.nda, f.name, l.kind, l.subtype, l.layout, l.seq, l.line, l.line_no, l.current "
+             "FROM dossier_line l JOIN dossier d ON d.id = l.dossier_id JOIN flux_file f ON f.id = l.file_id "
+             "ORDER BY f.id, l.line_no",
+}
+
+
+def _cfg(root):
+    return config_mod.from_mapping(root, {"inbox": {"stable_seconds": 0}, "establishment": {"finess": synthetic.FINESS},
+                                          "arl": {"max_errors": 5}})
+
+
+@pytest.fixture
+def cfg(tmp_path):  # for the `engine` fixture
+    return _cfg(tmp_path / "engine")
+
+
+def _files(tmp_path) -> list[tuple[str, bytes]]:
+    """Good flows of 120 dossiers, a VIDHOSP sent again with changed lines and warnings, and one
+    with errors in its middle (KO: the file keeps nothing)."""
+    source = tmp_path / "flows"
+    source.mkdir()
+    synthetic.write_flows(source, 120, seed=7)
+    files = [(p.name, p.read_bytes()) for k in ("VIDHOSP", "RSS", "FICHCOMP")
+             for p in source.glob(f"{k}_*")]
+    vidhosp = files[0][1].decode("latin-1").split("\r\n")[:-1]
+    again = [line[:299] + "01052025" + line[307:] for line in vidhosp[:60]]  # a changed AMO date
+    again[10] = "X" * 15 + again[10][15:]  # NIR unknown (FMT101)
+    files.append((f"VIDHOSP_{synthetic.FINESS}_20250402000000_0002.txt", _crlf(again)))
+    broken = list(vidhosp[60:])
+    broken[15] = broken[15][:13] + broken[15][13:].replace(synthetic.FINESS, "990000999", 1)  # a wrong key
+    broken[25] = broken[25][:100]  # truncated
+    files.append((f"VIDHOSP_{synthetic.FINESS}_20250403000000_0003.txt", _crlf(broken)))
+    return files
+
+
+def _crlf(lines: list[str]) -> bytes:
+    return "".join(f"{line}\r\n" for line in lines).encode("latin-1")
+
+
+def _run(engine, files) -> dict[str, list]:
+    for name, content in files:  # one pass per file: their order is part of the story
+        (engine.tree.inbox / name).write_bytes(content)
+        engine.run_pass()
+    found = {key: engine.conn.execute(query).fetchall() for key, query in _SNAPSHOT.items()}
+    found["files"] = [(*row[:-1], re.sub(r";\d{14}$", ";", row[-1], flags=re.M)) for row in found["files"]]  # when
+    return found
+
+
+def test_a_helper_leaves_what_the_process_leaves(engine_on, db_url, other_db_url, tmp_path, monkeypatch):
+    files = _files(tmp_path)
+    monkeypatch.setattr(dossier_lines, "CHUNK_LINES", 7)  # many chunks, lines of one RSS across two
+    monkeypatch.setattr(dossier_lines, "_FINDINGS_BATCH", 2)
+    helped = []
+    real = dossier_lines._read_in_helper
+    monkeypatch.setattr(dossier_lines, "_read_in_helper", lambda *a: helped.append(a[0].name) or real(*a))
+
+    monkeypatch.setattr(dossier_lines, "HELPER_BYTES", 1 << 40)  # never
+    alone = _run(engine_on(_cfg(tmp_path / "alone"), db_url), files)
+    assert helped == []
+    monkeypatch.setattr(dossier_lines, "HELPER_BYTES", 0)  # always
+    helper = _run(engine_on(_cfg(tmp_path / "helper"), other_db_url), files)
+    assert helped == [name for name, _ in files]
+
+    statuses = [row[2] for row in alone["files"]]
+    assert statuses == ["OK", "OK", "OK", "OK", "KO"]  # what the scenario is about
+    assert {row[3] for row in alone["errors"]} >= {"FMT002", "FMT008", "FMT101"}  # truncated, FINESS key, X
+    assert len(alone["lines"]) > 300
+    for key in _SNAPSHOT:
+        assert helper[key] == alone[key], key
+
+
+def test_a_helper_that_dies_loses_nothing(engine, monkeypatch):
+    monkeypatch.setattr(dossier_lines, "HELPER_BYTES", 0)
+    monkeypatch.setattr(dossier_lines, "CHUNK_LINES", 100)
+    name = f"VIDHOSP_{synthetic.FINESS}_20250401000000_0001.txt"
+    lines = [synthetic.vidhosp_line(i) for i in range(3000)]  # more than a pipe holds: the helper is still sending
+    (engine.tree.inbox / name).write_bytes(_crlf(lines))
+    real = dossier_lines._Applier.apply
+
+    def apply_then_kill(self, chunk):
+        real(self, chunk)
+        for child in multiprocessing.active_children():
+            if child.name == "fides-check":
+                os.kill(child.pid, signal.SIGKILL)
+
+    monkeypatch.setattr(dossier_lines._Applier, "apply", apply_then_kill)
+    engine.run_pass()
+    assert (engine.tree.inbox / name).exists()  # left for the next pass
+    assert engine.conn.execute("SELECT count(*) FROM dossier_line").fetchone()[0] == 0
+    assert engine.conn.execute("SELECT count(*) FROM flux_file WHERE applied").fetchone()[0] == 0
+    assert not [c for c in multiprocessing.active_children() if c.name == "fides-check"]
+
+    monkeypatch.setattr(dossier_lines._Applier, "apply", real)
+    engine.run_pass()
+    assert not (engine.tree.inbox / name).exists()
+    assert engine.conn.execute("SELECT count(*) FROM dossier_line").fetchone()[0] == len(lines)
