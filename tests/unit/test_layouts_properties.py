@@ -163,10 +163,11 @@ EXAMPLES = _examples()
 
 
 @settings(max_examples=600, deadline=None)
-@given(st.sampled_from(EXAMPLES), st.integers(0, 10**6), st.sampled_from(list("09 XA\x1aé²-") + ["  ", "99", "XX"]))
+@given(st.sampled_from(EXAMPLES), st.integers(0, 10**6), st.sampled_from(list("09 XA\x1aé²-\xa0\x85\t") + ["  ", "99", "XX"]))
 def test_fast_path_agrees_with_the_field_by_field_diagnosis(example, where, text):
     """A mutated example line: `check` (fast path first) must report exactly what the slow,
-    field-by-field diagnosis finds on the same shape."""
+    field-by-field diagnosis finds on the same shape (NBSP and C1 controls: printable for the
+    files, not for `str.isprintable`, which the fast path uses)."""
     flux, line = example
     lay = detect(flux, line)
     pos = where % len(line)
