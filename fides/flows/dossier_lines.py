@@ -88,11 +88,24 @@ def _pack(values) -> str:
     return "\x1f".join("" if v is None else str(v) for v in values)
 
 
+def _unpack(text: str | None) -> list[str]:
+    """The elements of a string_agg(…, chr(31)) answer; NULL (no row) is none."""
+    return text.split("\x1f") if text is not None else []
+
+
+def _row(kind: str, subtype: str, layout: str, line_no: int, text: str, file_id: int) -> str:
+    """A line's dossier_line row (sql.COPY_LINES) without its leading dossier_id and trailing
+    `current` (known only once its dossier is created or locked)."""
+    return f"\t{kind}\t{subtype}\t{layout}\t{line_no}\t{_copy_text(text)}\t{file_id}\t{line_no}\t"
+
+
 def _copy_text(value: str) -> str:
     return value.translate(_COPY_ESCAPE) if ("\\" in value or "\t" in value or "\r" in value) else value
 
 
-# A checked line waiting to be applied: (line_no, nda, subtype, layout name, entry, exit, text).
+# A checked line waiting to be applied: (line_no, nda, subtype, row, entry, exit); `row` is its
+# dossier_line row for COPY but the dossier's id in front and `current` at the end (`_row`),
+# made by the reader: the applying side, which waits on PostgreSQL, only completes it.
 _Line = tuple
 
 
@@ -105,6 +118,7 @@ class _Applier:
         self.cause = dossiers.Cause(job.actor, job.file_id, None, job.name)
         self.applied = 0
         self.savepoints = 0
+        self.fresh = True  # every dossier of the file so far was new (a first send)
         self.refusals: list[tuple[int, str, int]] = []
 
     def apply(self, chunk: list[_Line]) -> None:
@@ -112,46 +126,60 @@ class _Applier:
         spans = self._spans(chunk)
         ids: dict[str, int] = {}
         locked: dict[str, int] = {}
-        # Existing dossiers first (an index lookup each), then the missing ones created: cheaper
-        # than an insert with ON CONFLICT for all when most exist (RSS after VIDHOSP, a resend).
-        existing = self._lock(list(spans), ids, locked)
-        missing = [n for n in spans if n not in ids and n not in locked]
-        created: dict[str, int] = {}
-        if missing:
-            created = self._create(missing, spans)
-            ids.update(created)
+        existing: list[str] = []
+        # While a file brings only new dossiers, they are inserted straight away: looking them up
+        # first cost 1.6 s of a million-line first send. Once one exists, or a chunk of the file
+        # had one, existing dossiers are looked up and locked first (an index lookup each), then
+        # the missing ones created: cheaper than ON CONFLICT for all when most exist (RSS after
+        # VIDHOSP, a resend).
+        created = self._create(list(spans), spans) if self.fresh else None
+        self.fresh = created is not None
+        if created is None:
+            existing = self._lock(list(spans), ids, locked)
+            missing = [n for n in spans if n not in ids and n not in locked]
+            created = (self._create(missing, spans) or self._create_carefully(missing, spans)) if missing else {}
             raced = [n for n in missing if n not in created]  # created meanwhile by another process
             if raced:
                 existing += self._lock(raced, ids, locked)
+        ids.update(created)
         self._touch(chunk, existing, ids, spans)
         dossiers.record_created(conn, list(created.values()), self.cause, job.now)
         self._write(chunk, ids, locked)
 
-    def _create(self, missing: list[str], spans) -> dict[str, int]:
-        """Creates the dossiers `missing`; returns {nda: id} of those this file created (not
-        those another process created meanwhile)."""
-        job, conn = self.job, self.job.conn
-        values = {"finess": job.config.finess, "at": job.now, "file_id": job.file_id, "nda": _pack(missing),
-                  "entry": _pack(spans[n][0] for n in missing), "exit": _pack(spans[n][1] for n in missing)}
+    def _create(self, ndas: list[str], spans) -> dict[str, int] | None:
+        """Creates the dossiers `ndas`, all of them, in a savepoint; {nda: id}, or None when one
+        of them exists (nothing created) or no savepoint is left."""
         # Each savepoint that writes takes one of the 64 subtransaction slots PostgreSQL keeps per
         # transaction; past them, other sessions' snapshots slow down: huge files finish carefully.
-        if self.savepoints < _SAVEPOINTS_MAX:
-            self.savepoints += 1
-            try:
-                with conn.transaction():
-                    return dict((nda, i) for i, nda in conn.execute(sql.CREATE_DOSSIERS, values))
-            except psycopg.errors.UniqueViolation:
-                pass  # created meanwhile by another process: the savepoint is rolled back
-        return dict((nda, i) for i, nda in conn.execute(sql.CREATE_DOSSIERS_RACED, values))
+        if self.savepoints >= _SAVEPOINTS_MAX:
+            return None
+        self.savepoints += 1
+        try:
+            with self.job.conn.transaction():
+                return self._insert(sql.CREATE_DOSSIERS, ndas, spans)
+        except psycopg.errors.UniqueViolation:
+            return None  # the savepoint is rolled back
+
+    def _create_carefully(self, missing: list[str], spans) -> dict[str, int]:
+        """Creates those of the dossiers `missing` that another process did not create meanwhile."""
+        return self._insert(sql.CREATE_DOSSIERS_RACED, missing, spans)
+
+    def _insert(self, statement: str, ndas: list[str], spans) -> dict[str, int]:
+        job = self.job
+        ids, created = job.conn.execute(statement, {
+            "finess": job.config.finess, "at": job.now, "file_id": job.file_id, "nda": _pack(ndas),
+            "entry": _pack(spans[n][0] for n in ndas), "exit": _pack(spans[n][1] for n in ndas)}).fetchone()
+        return dict(zip(_unpack(created), map(int, _unpack(ids))))
 
     def _lock(self, ndas: list[str], ids: dict[str, int], locked: dict[str, int]) -> list[str]:
         """Locks the existing dossiers among `ndas`: EN_COURS ones go to `ids` (and are returned),
         the others to `locked` with their state."""
         open_ = []
-        rows = self.job.conn.execute(sql.LOCK_DOSSIERS, {"finess": self.job.config.finess, "nda": _pack(ndas)})
-        for i, nda, state in rows:
+        found = self.job.conn.execute(sql.LOCK_DOSSIERS, {"finess": self.job.config.finess, "nda": _pack(ndas)})
+        id_texts, nda_texts, states = found.fetchone()
+        for i, nda, state in zip(_unpack(id_texts), _unpack(nda_texts), map(int, _unpack(states))):
             if state == dossiers.EN_COURS:
-                ids[nda] = i
+                ids[nda] = int(i)
                 open_.append(nda)
             else:
                 locked[nda] = state
@@ -164,7 +192,7 @@ class _Applier:
             for ln in chunk:
                 spans[ln[1]] = (ln[4], ln[5])
             return spans
-        for _, nda, _, _, entry, exit_, _ in chunk:
+        for _, nda, _, _, entry, exit_ in chunk:
             seen = spans.get(nda)
             if seen is None:
                 spans[nda] = (entry, exit_)
@@ -194,16 +222,13 @@ class _Applier:
     def _write(self, chunk: list[_Line], ids: dict[str, int], locked: dict[str, int]) -> None:
         job, part = self.job, self.part
         last = {ln[1]: ln[0] for ln in chunk} if part.single_line else None
-        tail = f"\t{job.file_id}\t"
         rows = []
-        for line_no, nda, subtype, layout, _, _, text in chunk:
+        for line_no, nda, _, row, _, _ in chunk:
             state = locked.get(nda)
             if state is not None:
                 self.refusals.append((line_no, nda, state))
                 continue
-            current = "t" if last is None or last[nda] == line_no else "f"
-            rows.append(f"{ids[nda]}\t{part.kind}\t{subtype}\t{layout}\t{line_no}\t{_copy_text(text)}"
-                        f"{tail}{line_no}\t{current}\n")
+            rows.append(f"{ids[nda]}{row}{'t' if last is None or last[nda] == line_no else 'f'}\n")
         self.applied += len(rows)
         if rows:
             with job.conn.cursor().copy(sql.COPY_LINES) as copy:
@@ -244,7 +269,7 @@ class _Behind:
             raise self.error
 
 
-def _read(lines, part: Part, finess: str, name_finess: str | None, refs, findings,
+def _read(lines, part: Part, file_id: int, finess: str, name_finess: str | None, refs, findings,
           put: Callable[[list[_Line]], None], chunk_lines: int) -> int:
     """Check every line of `lines` ((line_no, text) pairs); hand the good ones to `put` by chunks
     while the file has no blocking error; `findings` gets every finding. Returns the number of
@@ -278,9 +303,10 @@ def _read(lines, part: Part, finess: str, name_finess: str | None, refs, finding
             continue
         if findings.blocking:
             continue  # the file will keep nothing: checking the rest is enough
-        chunk.append((line_no, nda, _copy_text(part.subtype(layout, text)), layout.name,
+        subtype = _copy_text(part.subtype(layout, text))
+        chunk.append((line_no, nda, subtype, _row(part.kind, subtype, layout.name, line_no, text, file_id),
                       _iso(text[keys.entry]) if keys.entry else None,
-                      _iso(text[keys.exit]) if keys.exit else None, text))
+                      _iso(text[keys.exit]) if keys.exit else None))
         if len(chunk) >= chunk_lines:
             put(chunk)
             chunk = []
@@ -335,8 +361,8 @@ class _Forwarded:
             self._batch = []
 
 
-def _check_in_helper(channel, kind: str, finess: str, name_finess: str | None, refs: dict | None,
-                     sizes: tuple[int, int]) -> None:
+def _check_in_helper(channel, kind: str, file_id: int, finess: str, name_finess: str | None,
+                     refs: dict | None, sizes: tuple[int, int]) -> None:
     """The helper process: reads the file whose descriptor comes first on `channel`, then sends
     ("findings", [...]) and ("chunk", [...]) in file order, and ("done", (lines read, its peak
     memory in KiB)) or ("error", exception) last. `sizes`: lines per chunk, findings per batch (the caller's)."""
@@ -350,7 +376,7 @@ def _check_in_helper(channel, kind: str, finess: str, name_finess: str | None, r
         channel.send(("chunk", chunk))
 
     try:
-        read = _read(read_lines(fd), PARTS[kind], finess, name_finess, refs, findings, put, sizes[0])
+        read = _read(read_lines(fd), PARTS[kind], file_id, finess, name_finess, refs, findings, put, sizes[0])
         findings.flush()
         channel.send(("done", (read, peak_kib())))
     except Exception as exc:  # the engine's own refusals (a line too long) are raised again there
@@ -366,19 +392,19 @@ def _read_in_helper(job: FileJob, part: Part, apply: Callable[[list[_Line]], Non
     refs = {table: codes[table] for table in codes} if codes is not None else None
     here, there = _HELPERS.Pipe()
     helper = _HELPERS.Process(target=_check_in_helper, name="fides-check", daemon=True,
-                              args=(there, part.kind, job.config.finess, job.name_finess, refs,
+                              args=(there, part.kind, job.file_id, job.config.finess, job.name_finess, refs,
                                     (CHUNK_LINES, _FINDINGS_BATCH)))
     helper.start()
     there.close()
+    # Received on a thread: the helper sends the next chunk while this one is applied (a chunk
+    # is larger than a pipe holds: received here only between two chunks, each waited ~8 ms).
+    incoming: queue.Queue = queue.Queue(maxsize=2)
+    receiver = threading.Thread(target=_receive, args=(here, incoming), name="fides-receive", daemon=True)
     try:
         reduction.send_handle(here, job.fd, helper.pid)
+        receiver.start()
         while True:
-            try:
-                what, value = here.recv()
-            except EOFError:
-                helper.join(5)
-                raise RuntimeError(f"le processus de contrôle de {job.name} s'est arrêté "
-                                   f"(code {helper.exitcode})") from None
+            what, value = incoming.get()
             if what == "chunk":
                 apply(value)
             elif what == "findings":
@@ -386,15 +412,40 @@ def _read_in_helper(job: FileJob, part: Part, apply: Callable[[list[_Line]], Non
             elif what == "done":
                 helper_peak_kib = max(helper_peak_kib, value[1])
                 return value[0]
+            elif what == "lost":
+                helper.join(5)
+                raise RuntimeError(f"le processus de contrôle de {job.name} s'est arrêté (code {helper.exitcode})")
             else:
                 raise value
     finally:
-        here.close()  # a helper still sending gets a broken pipe and ends
-        helper.join(5)
-        if helper.is_alive():
+        helper.join(0 if receiver.is_alive() else 5)
+        if helper.is_alive():  # stopped early (an error here): its end of the pipe closes
             helper.kill()
             helper.join()
+        while receiver.is_alive():  # it ends at the pipe's end; make room for its last message
+            _drain(incoming)
+            receiver.join(0.05)
+        here.close()
 
+
+def _receive(channel, incoming: queue.Queue) -> None:
+    """Puts the helper's messages in `incoming` until its last one, or ("lost", None)."""
+    try:
+        while True:
+            message = channel.recv()
+            incoming.put(message)
+            if message[0] in ("done", "error"):
+                return
+    except (EOFError, OSError):
+        incoming.put(("lost", None))
+
+
+def _drain(incoming: queue.Queue) -> None:
+    try:
+        while True:
+            incoming.get_nowait()
+    except queue.Empty:
+        pass
 
 def _at(findings, line_no: int) -> list[Finding]:
     return [Finding(f.code, f.message, line_no, f.position) for f in findings]
@@ -409,8 +460,8 @@ def _handler(part: Part) -> Callable[[FileJob], Outcome]:
         else:
             behind = _Behind(applier.apply)
             try:
-                read = _read(job.read_lines(), part, job.config.finess, job.name_finess, job.context.get("codes"),
-                             job.findings, behind.put, CHUNK_LINES)
+                read = _read(job.read_lines(), part, job.file_id, job.config.finess, job.name_finess,
+                             job.context.get("codes"), job.findings, behind.put, CHUNK_LINES)
             finally:
                 behind.close()  # the connection is the reader's again only once the thread is idle
         if read == 0:

@@ -51,7 +51,8 @@ def test_lock_probes_each_dossier(conn):
     assert removed == 0
     probes = [n for n in nodes if n.get("Index Name") == "uq_dossier_finess_nda"]
     assert probes and all("nda = k.nda" in n["Index Cond"] for n in probes)
-    assert nodes[0]["Actual Rows"] == len(ids)  # every dossier found and locked
+    locked = [n for n in nodes if n["Node Type"] == "LockRows"]
+    assert locked and locked[0]["Actual Rows"] == len(ids)  # every dossier found and locked
 
 
 def test_retire_probes_each_dossier(conn):

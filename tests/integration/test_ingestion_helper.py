@@ -9,6 +9,7 @@ import multiprocessing
 import os
 import re
 import signal
+import threading
 
 import psycopg
 import pytest
@@ -119,3 +120,24 @@ def test_a_helper_that_dies_loses_nothing(engine, monkeypatch):
     engine.run_pass()
     assert not (engine.tree.inbox / name).exists()
     assert engine.conn.execute("SELECT count(*) FROM dossier_line").fetchone()[0] == len(lines)
+
+
+def test_an_error_while_applying_stops_the_helper(engine, monkeypatch):
+    monkeypatch.setattr(dossier_lines, "HELPER_BYTES", 0)
+    monkeypatch.setattr(dossier_lines, "CHUNK_LINES", 100)
+    name = f"VIDHOSP_{synthetic.FINESS}_20250401000000_0001.txt"
+    (engine.tree.inbox / name).write_bytes(_crlf([synthetic.vidhosp_line(i) for i in range(3000)]))
+    calls = []
+
+    def apply_then_fail(self, chunk):
+        calls.append(len(chunk))
+        if len(calls) == 2:
+            raise RuntimeError("panne simulée")
+
+    monkeypatch.setattr(dossier_lines._Applier, "apply", apply_then_fail)
+    engine.run_pass()
+    assert calls == [100, 100]  # nothing applied after the error
+    assert (engine.tree.inbox / name).exists()
+    assert engine.conn.execute("SELECT count(*) FROM flux_file WHERE applied").fetchone()[0] == 0
+    assert not [c for c in multiprocessing.active_children() if c.name == "fides-check"]
+    assert not [t for t in threading.enumerate() if t.name == "fides-receive"]
