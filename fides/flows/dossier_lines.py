@@ -277,6 +277,9 @@ def _read(lines, part: Part, file_id: int, finess: str, name_finess: str | None,
     keys_of: dict[Layout, _Keys] = {}
     read = 0
     chunk: list[_Line] = []
+    # A small first chunk: the applying side starts after ~1 000 lines, not 10 000 (in a fresh
+    # helper, 0.06 s instead of 0.2 s of checking, layouts compiled, before anything is applied).
+    limit = max(1, chunk_lines // 10)
     for line_no, text in lines:
         read += 1
         try:
@@ -307,9 +310,9 @@ def _read(lines, part: Part, file_id: int, finess: str, name_finess: str | None,
         chunk.append((line_no, nda, subtype, _row(part.kind, subtype, layout.name, line_no, text, file_id),
                       _iso(text[keys.entry]) if keys.entry else None,
                       _iso(text[keys.exit]) if keys.exit else None))
-        if len(chunk) >= chunk_lines:
+        if len(chunk) >= limit:
             put(chunk)
-            chunk = []
+            chunk, limit = [], chunk_lines
     if chunk and not findings.blocking:
         put(chunk)
     return read
