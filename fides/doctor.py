@@ -22,6 +22,8 @@ SELECT (SELECT count(*) FROM titre t WHERE NOT EXISTS (SELECT FROM dossier d WHE
            OR NOT EXISTS (SELECT FROM titre t WHERE t.id = i.titre_id)
            OR NOT EXISTS (SELECT FROM lot l WHERE l.id = i.lot_id))
      + (SELECT count(*) FROM anomaly a WHERE NOT EXISTS (SELECT FROM dossier d WHERE d.id = a.dossier_id))
+     + (SELECT count(*) FROM insurance_return r
+        WHERE r.invoice_id IS NOT NULL AND NOT EXISTS (SELECT FROM invoice i WHERE i.id = r.invoice_id))
 """
 
 
@@ -96,9 +98,9 @@ def _database(cfg, today: dt.date) -> list[Check]:
         tables = conn.execute("SELECT count(*) FROM referential_load").fetchone()[0]
         latest = conn.execute("SELECT max(valid_from) FROM referential_row WHERE table_name = 'ghs_tarifs'").fetchone()[0]
         orphans = conn.execute(_ORPHANS).fetchone()[0]
-    checks.append(Check(OK, "intégrité", "titres, factures et anomalies rattachés") if not orphans else
-                  Check(FAIL, "intégrité", f"{orphans} titre(s), facture(s) ou anomalie(s) sans dossier, titre ou lot : "
-                                          "signaler ce défaut"))
+    checks.append(Check(OK, "intégrité", "titres, factures, anomalies et retours rattachés") if not orphans else
+                  Check(FAIL, "intégrité", f"{orphans} titre(s), facture(s), anomalie(s) ou retour(s) sans dossier, titre, "
+                                          "lot ou facture : signaler ce défaut"))
     if not tables:
         checks.append(Check(FAIL, "référentiels", "non chargés : fides referentials load"))
     else:

@@ -124,8 +124,8 @@ def _record(job: FileJob, reference: int, applied: list[tuple[InvoiceReturn, Tar
     with job.conn.cursor().copy(q.COPY_RETURNS) as copy:
         for ret, target, verdict in applied:
             codes, labels, last_code = reject_codes(ret) if reference != noemie_parse.PAYMENTS else ("", "", None)
-            copy.write_row((target.dossier_id, target.titre_id, KINDS[reference], ret.amount, codes, labels,
-                            job.file_id, ret.at, job.now))
+            copy.write_row((target.dossier_id, target.titre_id, target.invoice_id, KINDS[reference], ret.amount,
+                            codes, labels, job.file_id, ret.at, job.now))
             if last_code:
                 last[target.dossier_id] = last_code
             if verdict.anomaly is not None:

@@ -7,18 +7,19 @@ and resolved one by one. States change only through `fides.dossiers.change`.
 # --- NOEMIE 908 / 578 -------------------------------------------------------------------------
 
 # One row per return of a chunk of the file, in file order: the titre it names, its dossier, the
-# invoice the titre was last sent with (its lot and AMO amount), whether a return of the same kind
+# invoice the titre was last sent with (its lot and AMO amount, and its id: the sending the return
+# answers, kept on the return for the dashboard), whether a return of the same kind
 # was already recorded for that sending, and the entity of this file's return recorded for the
 # titre by an earlier chunk (the titre is repeated in the file). The lot is looked up inside the
 # lateral, for the one invoice kept: joined outside, a plan was seen scanning `lot` for every return.
 RESOLVE_RETURNS = """
 SELECT s.ord, t.id, t.dossier_id, d.nda, d.state, t.cancelled_at IS NOT NULL, i.lot, i.total_amo,
-       coalesce(r.already, false), r.earlier
+       coalesce(r.already, false), r.earlier, i.id
 FROM unnest(%(numeros)s::bigint[], %(complements)s::text[]) WITH ORDINALITY AS s(numero, complement, ord)
 LEFT JOIN titre t ON t.numero = s.numero AND t.complement = s.complement
 LEFT JOIN dossier d ON d.id = t.dossier_id
 LEFT JOIN LATERAL (
-    SELECT l.numero AS lot, i.total_amo, i.created_at FROM invoice i LEFT JOIN lot l ON l.id = i.lot_id
+    SELECT i.id, l.numero AS lot, i.total_amo, i.created_at FROM invoice i LEFT JOIN lot l ON l.id = i.lot_id
     WHERE i.dossier_id = t.dossier_id AND i.titre_id = t.id ORDER BY i.current DESC, i.id DESC LIMIT 1
 ) i ON true
 LEFT JOIN LATERAL (
@@ -30,7 +31,7 @@ ORDER BY s.ord
 """
 
 COPY_RETURNS = """
-COPY insurance_return (dossier_id, titre_id, kind, amount, codes, labels, file_id, line_no, at) FROM STDIN
+COPY insurance_return (dossier_id, titre_id, invoice_id, kind, amount, codes, labels, file_id, line_no, at) FROM STDIN
 """
 
 COPY_ANOMALIES = "COPY anomaly (dossier_id, code, severity, message, origin, at) FROM STDIN"

@@ -42,6 +42,7 @@ class Target:
     billed_amo: Decimal | None  # what that invoice asked the AMO for
     already: bool  # a return of the same kind was recorded for this titre since that invoice
     earlier: int | None = None  # entity of the return of this file already recorded for the titre
+    invoice_id: int | None = None  # that latest invoice: the sending the return answers
 
 
 @dataclass(frozen=True)

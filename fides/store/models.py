@@ -315,6 +315,7 @@ insurance_return = Table(
     _id(),
     Column("dossier_id", BigInteger, ForeignKey("dossier.id"), nullable=False),
     Column("titre_id", BigInteger, ForeignKey("titre.id")),
+    Column("invoice_id", BigInteger),  # the sending it answers (migration 0010); no foreign key, as 0008
     Column("kind", Text, nullable=False),  # REJET, PAIEMENT
     Column("amount", Numeric(12, 2)),
     Column("codes", Text, nullable=False, server_default=text("''")),

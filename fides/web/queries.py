@@ -27,22 +27,18 @@ FROM (SELECT count(*) AS invoices, coalesce(sum(i.total), 0) AS billed
       WHERE r.kind = 'PAIEMENT' AND d.finess = %(finess)s) p
 """
 
-# The sending a return r answers: the latest invoice of its titre before the return.
-_SENDING = """SELECT {columns} FROM invoice
-  WHERE titre_id = r.titre_id AND created_at <= r.at ORDER BY created_at DESC, id DESC LIMIT 1"""
-
 # Per month of sending: invoices sent, and those of them a NOEMIE 908 rejected. The sending a
-# reject answers is found from the reject (there are far fewer of them): looking for a reject per
-# sending took over a minute for 100 000. MATERIALIZED: every month is counted anyway; planned for
+# reject answers is found from the reject (there are far fewer of them; it is recorded on it):
+# looking for a reject per sending took over a minute for 100 000. MATERIALIZED: every month is counted anyway; planned for
 # the last few months only, the join with dossier became a lookup per sending.
-REJECT_RATE = f"""
+REJECT_RATE = """
 WITH sent AS MATERIALIZED (
   SELECT to_char(i.created_at, 'YYYY-MM') AS month, count(*) AS n
   FROM invoice i JOIN dossier d ON d.id = i.dossier_id
   WHERE d.finess = %(finess)s GROUP BY 1
 ), rejected AS MATERIALIZED (
   SELECT to_char(s.created_at, 'YYYY-MM') AS month, count(DISTINCT s.id) AS n
-  FROM insurance_return r CROSS JOIN LATERAL ({_SENDING.format(columns="id, created_at, dossier_id")}) s
+  FROM insurance_return r JOIN invoice s ON s.id = r.invoice_id
   JOIN dossier d ON d.id = s.dossier_id
   WHERE r.kind = 'REJET' AND d.finess = %(finess)s GROUP BY 1
 )
@@ -251,12 +247,12 @@ WHERE i.lot_id = %(id)s ORDER BY d.nda
 # --- rejects and payments -------------------------------------------------------------------------
 
 # A return with its dossier, file, titre and the sending it answers (its amounts and lot, whose
-# organisme is the caisse).
-_RETURN_AND_SENDING = f"""FROM insurance_return r
+# organisme is the caisse), recorded on the return when it was applied (migration 0010).
+_RETURN_AND_SENDING = """FROM insurance_return r
 JOIN dossier d ON d.id = r.dossier_id
 JOIN flux_file f ON f.id = r.file_id
 LEFT JOIN titre t ON t.id = r.titre_id
-LEFT JOIN LATERAL ({_SENDING.format(columns="total, total_amo, lot_id")}) i ON true
+LEFT JOIN invoice i ON i.id = r.invoice_id
 LEFT JOIN lot l ON l.id = i.lot_id
 """
 
@@ -286,7 +282,7 @@ WITH matching AS MATERIALIZED (
   FROM insurance_return r JOIN dossier d ON d.id = r.dossier_id
   WHERE r.kind = 'PAIEMENT' AND d.finess = %(finess)s
     AND (%(month)s::text IS NULL OR to_char(r.at, 'YYYY-MM') = %(month)s)
-    AND (NOT %(gap)s OR r.amount IS DISTINCT FROM ({_SENDING.format(columns="total_amo")}))
+    AND (NOT %(gap)s OR r.amount IS DISTINCT FROM (SELECT total_amo FROM invoice WHERE id = r.invoice_id))
 )
 SELECT r.at, d.nda, d.state, t.numero, t.complement, r.amount, i.total_amo, i.total, l.id, l.numero,
        l.finess_geo, l.organisme, f.id, f.name, p.total
@@ -295,11 +291,11 @@ SELECT r.at, d.nda, d.state, t.numero, t.complement, r.amount, i.total_amo, i.to
 ORDER BY r.at DESC, r.id DESC
 """
 
-PAYMENTS_BY_MONTH = f"""
+PAYMENTS_BY_MONTH = """
 SELECT to_char(r.at, 'YYYY-MM'), count(*), coalesce(sum(r.amount), 0), coalesce(sum(i.total_amo), 0)
 FROM insurance_return r
 JOIN dossier d ON d.id = r.dossier_id
-LEFT JOIN LATERAL ({_SENDING.format(columns="total_amo")}) i ON true
+LEFT JOIN invoice i ON i.id = r.invoice_id
 WHERE r.kind = 'PAIEMENT' AND d.finess = %(finess)s
 GROUP BY 1 ORDER BY 1 DESC
 """

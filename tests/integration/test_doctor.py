@@ -62,6 +62,10 @@ def test_rows_without_their_dossier_titre_or_lot_are_flagged(tmp_path, db_url, m
                      "VALUES (%s, 'VAL001', 'E', 'm', 'validation')", (dossier + 1000,))
         conn.execute("INSERT INTO invoice (dossier_id, titre_id, lot_id, total, total_amo, record_count) "
                      "VALUES (%s, %s, 12345, 1, 1, 7)", (dossier, titre))
+        file_id = conn.execute("INSERT INTO flux_file (name, flux, sha256, size, status, arl_text, destination) "
+                               "VALUES ('n', 'NOEMIE', 'h', 0, 'OK', '', '') RETURNING id").fetchone()[0]
+        conn.execute("INSERT INTO insurance_return (dossier_id, titre_id, invoice_id, kind, file_id, line_no) "
+                     "VALUES (%s, %s, 54321, 'REJET', %s, 1)", (dossier, titre, file_id))  # no such sending
     checks = doctor.diagnose(tmp_path, today=dt.date(2025, 6, 1))
     found = [c for c in checks if c.subject == "intégrité"]
-    assert [(c.level, c.detail.split(" ")[0]) for c in found] == [(doctor.FAIL, "2")]
+    assert [(c.level, c.detail.split(" ")[0]) for c in found] == [(doctor.FAIL, "3")]

@@ -138,6 +138,8 @@ def test_578_pays_with_the_amount(conn, tmp_path, lot1):
     assert state(conn, "250000101") == PAYE
     rows = conn.execute("SELECT kind, amount, codes, file_id, line_no FROM insurance_return").fetchall()
     assert rows == [("PAIEMENT", PAID, "", r.file_id, 6)]
+    sending = conn.execute("SELECT i.id FROM invoice i JOIN titre t ON t.id = i.titre_id WHERE t.numero = 12345").fetchone()
+    assert conn.execute("SELECT invoice_id FROM insurance_return").fetchone() == sending  # the sending it answers
     event = conn.execute("SELECT event, dossier_id, file_id, line_no, from_state, to_state, detail "
                          "FROM audit_event WHERE event = 'paiement_noemie'").fetchone()
     assert event == ("paiement_noemie", d, r.file_id, 6, FACTURE, PAYE, "NOEMIE 578 titre 000012345 complément 202500")
