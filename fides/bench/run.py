@@ -63,9 +63,9 @@ def _peak_mib() -> float:
     is more. This process's own is VmHWM: its ru_maxrss would keep the peak of the bench's
     process it was forked from before exec (measured: 314 MiB reported for a 15 MiB child of a
     300 MiB parent), which grew with the sizes already run."""
-    from fides.flows import dossier_lines
+    from fides.flows import reading
 
-    own_kib = dossier_lines.peak_kib() + dossier_lines.helper_peak_kib
+    own_kib = reading.peak_kib() + reading.helper_peak_kib
     return max(own_kib, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
 
 

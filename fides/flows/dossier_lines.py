@@ -1,32 +1,28 @@
 """VIDHOSP, RSS and FICHCOMP: lines that create or replace parts of dossiers (DESIGN.md §3).
 
-Each line is recognised (layout and version) and checked field by field. Good lines are applied
-in chunks: the chunk's dossiers are created (EN_COURS) or locked, lines of dossiers no longer
+Each line is recognised (layout and version) and checked field by field (fides.flows.reading, in
+a helper process for a large file). Good lines are applied in chunks: the chunk's dossiers are created (EN_COURS) or locked, lines of dossiers no longer
 EN_COURS are refused one by one (PARTIEL), the previous version of the replaced part is kept as
 history, and the lines are COPYed once into dossier_line. Memory stays flat in the file's size.
 A file with any format error keeps nothing: the engine rolls its savepoint back, and once such an
-error is seen the remaining lines are only checked, not written. A large file is read and checked
-in a helper process while this one applies its chunks (see HELPER_BYTES).
+error is seen the remaining lines are only checked, not written.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import multiprocessing
-import os
 import queue
 import threading
 from dataclasses import dataclass
-from multiprocessing import reduction
 from typing import Callable
 
 import psycopg
 
 from fides import dossiers
 from fides.errors import Finding
-from fides.flows import register
+from fides.flows import reading, register
 from fides.flows.base import FileJob, Flow, Outcome
-from fides.layouts import Layout, LayoutError, detect
+from fides.flows.reading import Line
+from fides.layouts import Layout
 from fides.store import sql
 
 
@@ -52,35 +48,7 @@ PARTS = {
     "FICHCOMP": Part("FICHCOMP", None, None, lambda lay, line: line[9:11], True, False, False, sql.TOUCH_DOSSIERS),
 }
 
-CHUNK_LINES = 10_000  # lines applied per round of statements: bounds memory, amortises round trips
 _SAVEPOINTS_MAX = 48  # chunks that may create their dossiers in a savepoint (see _Applier._create)
-_ISO: dict[str, str | None] = {}
-_COPY_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\r": "\\r", "\n": "\\n"})
-
-
-@dataclass(frozen=True)
-class _Keys:
-    """Where, in a line of one layout, are the few fields the merge needs (0-based slices)."""
-
-    finess: slice | None
-    nda: slice
-    entry: slice | None
-    exit: slice | None
-
-    @classmethod
-    def of(cls, layout: Layout, part: Part) -> "_Keys":
-        at = {f.name: slice(f.start - 1, f.start - 1 + f.length) for f in layout.fields if f.zone is None}
-        return cls(at.get("finess_epmsi"), at["num_admin_sejour"], at[part.entry] if part.entry else None,
-                   at[part.exit] if part.exit else None)
-
-
-def _iso(text: str) -> str | None:
-    """JJMMAAAA (already checked) as ISO text; few distinct values: cached."""
-    found = _ISO.get(text, "")
-    if found == "":
-        found = None if not text.strip() else dt.date(int(text[4:8]), int(text[2:4]), int(text[0:2])).isoformat()
-        _ISO[text] = found
-    return found
 
 
 def _pack(values) -> str:
@@ -91,22 +59,6 @@ def _pack(values) -> str:
 def _unpack(text: str | None) -> list[str]:
     """The elements of a string_agg(…, chr(31)) answer; NULL (no row) is none."""
     return text.split("\x1f") if text is not None else []
-
-
-def _row(kind: str, subtype: str, layout: str, line_no: int, text: str, file_id: int) -> str:
-    """A line's dossier_line row (sql.COPY_LINES) without its leading dossier_id and trailing
-    `current` (known only once its dossier is created or locked)."""
-    return f"\t{kind}\t{subtype}\t{layout}\t{line_no}\t{_copy_text(text)}\t{file_id}\t{line_no}\t"
-
-
-def _copy_text(value: str) -> str:
-    return value.translate(_COPY_ESCAPE) if ("\\" in value or "\t" in value or "\r" in value) else value
-
-
-# A checked line waiting to be applied: (line_no, nda, subtype, row, entry, exit); `row` is its
-# dossier_line row for COPY but the dossier's id in front and `current` at the end (`_row`),
-# made by the reader: the applying side, which waits on PostgreSQL, only completes it.
-_Line = tuple
 
 
 class _Applier:
@@ -121,7 +73,7 @@ class _Applier:
         self.fresh = True  # every dossier of the file so far was new (a first send)
         self.refusals: list[tuple[int, str, int]] = []
 
-    def apply(self, chunk: list[_Line]) -> None:
+    def apply(self, chunk: list[Line]) -> None:
         job, conn = self.job, self.job.conn
         spans = self._spans(chunk)
         ids: dict[str, int] = {}
@@ -185,7 +137,7 @@ class _Applier:
                 locked[nda] = state
         return open_
 
-    def _spans(self, chunk: list[_Line]) -> dict[str, tuple[str | None, str | None]]:
+    def _spans(self, chunk: list[Line]) -> dict[str, tuple[str | None, str | None]]:
         """Per dossier of the chunk: (entry, exit) of its last line, or of all its lines (RSS)."""
         spans: dict[str, tuple[str | None, str | None]] = {}
         if not self.part.span_dates:
@@ -201,7 +153,7 @@ class _Applier:
                               max(filter(None, (seen[1], exit_)), default=None))
         return spans
 
-    def _touch(self, chunk: list[_Line], existing: list[str], ids: dict[str, int], spans) -> None:
+    def _touch(self, chunk: list[Line], existing: list[str], ids: dict[str, int], spans) -> None:
         """Existing EN_COURS dossiers: previous lines of the part retired, dossier to validate."""
         if not existing:
             return
@@ -219,7 +171,7 @@ class _Applier:
                                       "entry": _pack(spans[n][0] for n in existing),
                                       "exit": _pack(spans[n][1] for n in existing)})
 
-    def _write(self, chunk: list[_Line], ids: dict[str, int], locked: dict[str, int]) -> None:
+    def _write(self, chunk: list[Line], ids: dict[str, int], locked: dict[str, int]) -> None:
         job, part = self.job, self.part
         last = {ln[1]: ln[0] for ln in chunk} if part.single_line else None
         rows = []
@@ -241,7 +193,7 @@ class _Behind:
     from 4.7 s to 2.1 s; the applying side is now the slower one). At most two chunks wait, so
     memory stays bounded."""
 
-    def __init__(self, apply: Callable[[list[_Line]], None]) -> None:
+    def __init__(self, apply: Callable[[list[Line]], None]) -> None:
         self._apply = apply
         self._queue: queue.Queue = queue.Queue(maxsize=2)
         self.error: BaseException | None = None
@@ -256,7 +208,7 @@ class _Behind:
                 except BaseException as exc:  # handed to the reader, which raises it
                     self.error = exc
 
-    def put(self, chunk: list[_Line]) -> None:
+    def put(self, chunk: list[Line]) -> None:
         if self.error is not None:
             raise self.error
         self._queue.put(chunk)
@@ -269,202 +221,17 @@ class _Behind:
             raise self.error
 
 
-def _read(lines, part: Part, file_id: int, finess: str, name_finess: str | None, refs, findings,
-          put: Callable[[list[_Line]], None], chunk_lines: int) -> int:
-    """Check every line of `lines` ((line_no, text) pairs); hand the good ones to `put` by chunks
-    while the file has no blocking error; `findings` gets every finding. Returns the number of
-    lines read."""
-    keys_of: dict[Layout, _Keys] = {}
-    read = 0
-    chunk: list[_Line] = []
-    # A small first chunk: the applying side starts after ~1 000 lines, not 10 000 (in a fresh
-    # helper, 0.06 s instead of 0.2 s of checking, layouts compiled, before anything is applied).
-    limit = max(1, chunk_lines // 10)
-    for line_no, text in lines:
-        read += 1
-        try:
-            layout = detect(part.kind, text)
-        except LayoutError as exc:
-            findings.extend(_at(exc.findings, line_no))
-            continue
-        found = layout.check(text, refs, line_no)
-        if found:
-            findings.extend(found)
-            if any(f.blocking for f in found):
-                continue
-            if any(f.code == "FMT102" for f in found):  # right-trimmed by an editor: store it whole
-                text = layout.render(layout.parse(text))
-        keys = keys_of.get(layout) or keys_of.setdefault(layout, _Keys.of(layout, part))
-        line_finess = text[keys.finess].strip() if keys.finess else name_finess
-        if line_finess != finess:
-            findings.add(Finding("FMT013", f"{line_finess or 'absent'} au lieu de {finess}", line_no,
-                                 keys.finess.start + 1 if keys.finess else 0))
-            continue
-        nda = text[keys.nda].strip()
-        if not nda:
-            findings.add(Finding("FMT012", "", line_no, keys.nda.start + 1))
-            continue
-        if findings.blocking:
-            continue  # the file will keep nothing: checking the rest is enough
-        subtype = _copy_text(part.subtype(layout, text))
-        chunk.append((line_no, nda, subtype, _row(part.kind, subtype, layout.name, line_no, text, file_id),
-                      _iso(text[keys.entry]) if keys.entry else None,
-                      _iso(text[keys.exit]) if keys.exit else None))
-        if len(chunk) >= limit:
-            put(chunk)
-            chunk, limit = [], chunk_lines
-    if chunk and not findings.blocking:
-        put(chunk)
-    return read
-
-
-# --- large files: read and checked in a helper process ---------------------------------------
-# With the reading thread and the applying one in one process, each waited for the other's
-# interpreter lock: 100 000 VIDHOSP lines were applied in 1.95 s instead of 1.34 s when applied
-# alone. From HELPER_BYTES up, a helper process reads and checks the file (the same `_read`, the
-# same file descriptor, handed over) and sends its chunks and findings through a pipe; this
-# process applies each chunk as it comes, in the file's transaction. Smaller files stay in process:
-# a fork costs more than checking them. Helpers are forked by a server that has already imported
-# fides (multiprocessing's "forkserver"): no interpreter start per file, no inherited connection.
-HELPER_BYTES = 8 << 20
-_FINDINGS_BATCH = 5_000
-_HELPERS = multiprocessing.get_context("forkserver")
-_HELPERS.set_forkserver_preload(["fides.flows"])
-helper_peak_kib = 0  # the largest peak memory of this process's helpers (fides bench adds it to its own)
-
-
-def peak_kib() -> int:
-    """This process's peak resident memory (VmHWM), in KiB."""
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-
-
-class _Forwarded:
-    """The helper's side of a FindingSink: counts blocking findings, sends them in batches."""
-
-    def __init__(self, channel, batch: int) -> None:
-        self.blocking = 0
-        self._channel = channel
-        self._size = batch
-        self._batch: list[Finding] = []
-
-    def add(self, finding: Finding) -> None:
-        self.blocking += finding.blocking
-        self._batch.append(finding)
-        if len(self._batch) >= self._size:
-            self.flush()
-
-    def extend(self, findings) -> None:
-        for f in findings:
-            self.add(f)
-
-    def flush(self) -> None:
-        if self._batch:
-            self._channel.send(("findings", self._batch))
-            self._batch = []
-
-
-def _check_in_helper(channel, kind: str, file_id: int, finess: str, name_finess: str | None,
-                     refs: dict | None, sizes: tuple[int, int]) -> None:
-    """The helper process: reads the file whose descriptor comes first on `channel`, then sends
-    ("findings", [...]) and ("chunk", [...]) in file order, and ("done", (lines read, its peak
-    memory in KiB)) or ("error", exception) last. `sizes`: lines per chunk, findings per batch (the caller's)."""
-    from fides.engine.process import read_lines  # the engine imports the flows: not at import time
-
-    fd = reduction.recv_handle(channel)
-    findings = _Forwarded(channel, sizes[1])
-
-    def put(chunk: list[_Line]) -> None:
-        findings.flush()  # a chunk's findings before it, as in process
-        channel.send(("chunk", chunk))
-
-    try:
-        read = _read(read_lines(fd), PARTS[kind], file_id, finess, name_finess, refs, findings, put, sizes[0])
-        findings.flush()
-        channel.send(("done", (read, peak_kib())))
-    except Exception as exc:  # the engine's own refusals (a line too long) are raised again there
-        channel.send(("error", exc))
-    finally:
-        os.close(fd)
-        channel.close()
-
-
-def _read_in_helper(job: FileJob, part: Part, apply: Callable[[list[_Line]], None]) -> int:
-    global helper_peak_kib
-    codes = job.context.get("codes")
-    refs = {table: codes[table] for table in codes} if codes is not None else None
-    here, there = _HELPERS.Pipe()
-    helper = _HELPERS.Process(target=_check_in_helper, name="fides-check", daemon=True,
-                              args=(there, part.kind, job.file_id, job.config.finess, job.name_finess, refs,
-                                    (CHUNK_LINES, _FINDINGS_BATCH)))
-    helper.start()
-    there.close()
-    # Received on a thread: the helper sends the next chunk while this one is applied (a chunk
-    # is larger than a pipe holds: received here only between two chunks, each waited ~8 ms).
-    incoming: queue.Queue = queue.Queue(maxsize=2)
-    receiver = threading.Thread(target=_receive, args=(here, incoming), name="fides-receive", daemon=True)
-    try:
-        reduction.send_handle(here, job.fd, helper.pid)
-        receiver.start()
-        while True:
-            what, value = incoming.get()
-            if what == "chunk":
-                apply(value)
-            elif what == "findings":
-                job.findings.extend(value)
-            elif what == "done":
-                helper_peak_kib = max(helper_peak_kib, value[1])
-                return value[0]
-            elif what == "lost":
-                helper.join(5)
-                raise RuntimeError(f"le processus de contrôle de {job.name} s'est arrêté (code {helper.exitcode})")
-            else:
-                raise value
-    finally:
-        helper.join(0 if receiver.is_alive() else 5)
-        if helper.is_alive():  # stopped early (an error here): its end of the pipe closes
-            helper.kill()
-            helper.join()
-        while receiver.is_alive():  # it ends at the pipe's end; make room for its last message
-            _drain(incoming)
-            receiver.join(0.05)
-        here.close()
-
-
-def _receive(channel, incoming: queue.Queue) -> None:
-    """Puts the helper's messages in `incoming` until its last one, or ("lost", None)."""
-    try:
-        while True:
-            message = channel.recv()
-            incoming.put(message)
-            if message[0] in ("done", "error"):
-                return
-    except (EOFError, OSError):
-        incoming.put(("lost", None))
-
-
-def _drain(incoming: queue.Queue) -> None:
-    try:
-        while True:
-            incoming.get_nowait()
-    except queue.Empty:
-        pass
-
-def _at(findings, line_no: int) -> list[Finding]:
-    return [Finding(f.code, f.message, line_no, f.position) for f in findings]
-
-
 def _handler(part: Part) -> Callable[[FileJob], Outcome]:
     def handle(job: FileJob) -> Outcome:
         job.conn.execute(sql.PLAN_BY_INDEX)  # until the file's savepoint ends
         applier = _Applier(job, part)
-        if job.size >= HELPER_BYTES and job.fd is not None:
-            read = _read_in_helper(job, part, applier.apply)
+        if job.size >= reading.HELPER_BYTES and job.fd is not None:
+            read = reading.read_in_helper(job, part, applier.apply)
         else:
             behind = _Behind(applier.apply)
             try:
-                read = _read(job.read_lines(), part, job.file_id, job.config.finess, job.name_finess,
-                             job.context.get("codes"), job.findings, behind.put, CHUNK_LINES)
+                read = reading.read(job.read_lines(), part, job.file_id, job.config.finess, job.name_finess,
+                                    job.context.get("codes"), job.findings, behind.put, reading.CHUNK_LINES)
             finally:
                 behind.close()  # the connection is the reader's again only once the thread is idle
         if read == 0:

@@ -1,5 +1,5 @@
 """Large VIDHOSP, RSS and FICHCOMP files are read and checked in a helper process
-(fides.flows.dossier_lines, from HELPER_BYTES up): what a file leaves behind must be what the
+(fides.flows.reading, from HELPER_BYTES up): what a file leaves behind must be what the
 in-process path leaves, row for row and finding for finding, and a helper that dies must lose
 nothing and apply nothing."""
 
@@ -11,12 +11,11 @@ import re
 import signal
 import threading
 
-import psycopg
 import pytest
 
 from fides import config as config_mod
 from fides.bench import synthetic
-from fides.flows import dossier_lines
+from fides.flows import dossier_lines, reading
 
 _SNAPSHOT = {
     "files": "SELECT name, flux, status, applied, lines_read, lines_integrated, lines_refused, errors_total, "
@@ -74,16 +73,16 @@ def _run(engine, files) -> dict[str, list]:
 
 def test_a_helper_leaves_what_the_process_leaves(engine_on, db_url, other_db_url, tmp_path, monkeypatch):
     files = _files(tmp_path)
-    monkeypatch.setattr(dossier_lines, "CHUNK_LINES", 7)  # many chunks, lines of one RSS across two
-    monkeypatch.setattr(dossier_lines, "_FINDINGS_BATCH", 2)
+    monkeypatch.setattr(reading, "CHUNK_LINES", 7)  # many chunks, lines of one RSS across two
+    monkeypatch.setattr(reading, "_FINDINGS_BATCH", 2)
     helped = []
-    real = dossier_lines._read_in_helper
-    monkeypatch.setattr(dossier_lines, "_read_in_helper", lambda *a: helped.append(a[0].name) or real(*a))
+    real = reading.read_in_helper
+    monkeypatch.setattr(reading, "read_in_helper", lambda *a: helped.append(a[0].name) or real(*a))
 
-    monkeypatch.setattr(dossier_lines, "HELPER_BYTES", 1 << 40)  # never
+    monkeypatch.setattr(reading, "HELPER_BYTES", 1 << 40)  # never
     alone = _run(engine_on(_cfg(tmp_path / "alone"), db_url), files)
     assert helped == []
-    monkeypatch.setattr(dossier_lines, "HELPER_BYTES", 0)  # always
+    monkeypatch.setattr(reading, "HELPER_BYTES", 0)  # always
     helper = _run(engine_on(_cfg(tmp_path / "helper"), other_db_url), files)
     assert helped == [name for name, _ in files]
 
@@ -96,8 +95,8 @@ def test_a_helper_leaves_what_the_process_leaves(engine_on, db_url, other_db_url
 
 
 def test_a_helper_that_dies_loses_nothing(engine, monkeypatch):
-    monkeypatch.setattr(dossier_lines, "HELPER_BYTES", 0)
-    monkeypatch.setattr(dossier_lines, "CHUNK_LINES", 100)
+    monkeypatch.setattr(reading, "HELPER_BYTES", 0)
+    monkeypatch.setattr(reading, "CHUNK_LINES", 100)
     name = f"VIDHOSP_{synthetic.FINESS}_20250401000000_0001.txt"
     lines = [synthetic.vidhosp_line(i) for i in range(3000)]  # more than a pipe holds: the helper is still sending
     (engine.tree.inbox / name).write_bytes(_crlf(lines))
@@ -123,8 +122,8 @@ def test_a_helper_that_dies_loses_nothing(engine, monkeypatch):
 
 
 def test_an_error_while_applying_stops_the_helper(engine, monkeypatch):
-    monkeypatch.setattr(dossier_lines, "HELPER_BYTES", 0)
-    monkeypatch.setattr(dossier_lines, "CHUNK_LINES", 100)
+    monkeypatch.setattr(reading, "HELPER_BYTES", 0)
+    monkeypatch.setattr(reading, "CHUNK_LINES", 100)
     name = f"VIDHOSP_{synthetic.FINESS}_20250401000000_0001.txt"
     (engine.tree.inbox / name).write_bytes(_crlf([synthetic.vidhosp_line(i) for i in range(3000)]))
     calls = []
