@@ -80,10 +80,10 @@ class _Applier:
         locked: dict[str, int] = {}
         existing: list[str] = []
         # While a file brings only new dossiers, they are inserted straight away: looking them up
-        # first cost 1.6 s of a million-line first send. Once one exists, or a chunk of the file
-        # had one, existing dossiers are looked up and locked first (an index lookup each), then
-        # the missing ones created: cheaper than ON CONFLICT for all when most exist (RSS after
-        # VIDHOSP, a resend).
+        # first cost 1.6 s of a million-line first send. Once one of them exists (or the file's
+        # savepoints are used up), existing dossiers are looked up and locked first (an index
+        # lookup each), then the missing ones created: cheaper than ON CONFLICT for all when most
+        # exist (RSS after VIDHOSP, a resend).
         created = self._create(list(spans), spans) if self.fresh else None
         self.fresh = created is not None
         if created is None:
