@@ -135,9 +135,13 @@ helper_peak_kib = 0  # the largest peak memory of this process's helpers (fides 
 
 
 def peak_kib() -> int:
-    """This process's peak resident memory (VmHWM), in KiB."""
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    """This process's peak resident memory (VmHWM), in KiB; 0 where /proc does not tell it (a
+    helper must not fail its file for a figure only the bench reads)."""
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        return 0
 
 
 class _Forwarded:
@@ -169,7 +173,8 @@ def _check_in_helper(channel, kind: str, file_id: int, finess: str, name_finess:
                      refs: dict | None, sizes: tuple[int, int]) -> None:
     """The helper process: reads the file whose descriptor comes first on `channel`, then sends
     ("findings", [...]) and ("chunk", [...]) in file order, and ("done", (lines read, its peak
-    memory in KiB)) or ("error", exception) last. `sizes`: lines per chunk, findings per batch (the caller's)."""
+    memory in KiB)) or ("error", exception) last. `sizes`: lines per chunk, findings per batch
+    (the caller's settings)."""
     from fides.engine.process import read_lines  # the engine imports the flows: not at import time
     from fides.flows.dossier_lines import PARTS
 
