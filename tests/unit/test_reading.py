@@ -1,0 +1,54 @@
+"""fides.flows.reading.read, alone: lines in, chunks of ready-made rows and findings out (no
+database, no file: the helper process and the applying side run this same function)."""
+
+from __future__ import annotations
+
+from fides.bench import synthetic
+from fides.flows import dossier_lines, reading
+from fides.flows.base import FindingSink
+
+FILE_ID = 42
+
+
+def _read(texts: list[str], chunk_lines: int = 10, kind: str = "VIDHOSP"):
+    chunks: list[list] = []
+    sink = FindingSink(keep=100)
+    count = reading.read(enumerate(texts, 1), dossier_lines.PARTS[kind], FILE_ID, synthetic.FINESS, None, None,
+                         sink, chunks.append, chunk_lines)
+    return count, chunks, sink
+
+
+def test_good_lines_come_in_chunks_a_small_first_one_then_full_ones():
+    texts = [synthetic.vidhosp_line(i) for i in range(25)]
+    count, chunks, sink = _read(texts)
+    assert count == 25 and sink.total == 0
+    assert [len(c) for c in chunks] == [1, 10, 10, 4]  # a tenth first: the applying side starts early
+    line_no, nda, subtype, row, entry, exit_ = chunks[1][0]
+    assert (line_no, nda, subtype) == (2, "L000000001", "complet")
+    # the dossier_line row but its dossier id in front and `current` at the end (sql.COPY_LINES)
+    assert row == f"\tVIDHOSP\tcomplet\tvidhosp_V015\t2\t{texts[1]}\t{FILE_ID}\t2\t"
+    assert entry < exit_ and len(entry) == 10  # ISO dates, the stay's
+
+
+def test_a_blocking_error_stops_the_chunks_but_every_line_is_checked():
+    texts = [synthetic.vidhosp_line(i) for i in range(30)]
+    texts[12] = texts[12][:100]  # truncated
+    texts[20] = texts[20][:100]
+    count, chunks, sink = _read(texts)
+    assert count == 30
+    assert [f.line_no for f in sink.kept] == [13, 21] and sink.blocking == 2
+    assert [len(c) for c in chunks] == [1, 10]  # line 12 waited in a chunk never handed over
+
+
+def test_a_line_of_another_finess_is_refused_with_its_code():
+    texts = [synthetic.vidhosp_line(i) for i in range(3)]
+    at = texts[1].index(synthetic.FINESS)
+    texts[1] = texts[1][:at] + "990000028" + texts[1][at + 9:]  # a valid FINESS, not this establishment's
+    _, chunks, sink = _read(texts)
+    assert [(f.code, f.line_no) for f in sink.kept] == [("FMT013", 2)]
+    assert all(line[0] != 2 for chunk in chunks for line in chunk)
+
+
+def test_control_characters_in_a_line_are_escaped_for_copy():
+    row = reading._row("RSS", "", "rss_grp_122", 7, "a\\b\tc", FILE_ID)
+    assert row == f"\tRSS\t\trss_grp_122\t7\ta\\\\b\\tc\t{FILE_ID}\t7\t"
