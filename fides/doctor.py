@@ -99,8 +99,8 @@ def _database(cfg, today: dt.date) -> list[Check]:
         latest = conn.execute("SELECT max(valid_from) FROM referential_row WHERE table_name = 'ghs_tarifs'").fetchone()[0]
         orphans = conn.execute(_ORPHANS).fetchone()[0]
     checks.append(Check(OK, "intégrité", "titres, factures, anomalies et retours rattachés") if not orphans else
-                  Check(FAIL, "intégrité", f"{orphans} titre(s), facture(s), anomalie(s) ou retour(s) sans dossier, titre, "
-                                          "lot ou facture : signaler ce défaut"))
+                  Check(FAIL, "intégrité", f"{orphans} titre(s), facture(s), anomalie(s) ou retour(s) sans "
+                                          "dossier, titre, lot ou facture : signaler ce défaut"))
     if not tables:
         checks.append(Check(FAIL, "référentiels", "non chargés : fides referentials load"))
     else:

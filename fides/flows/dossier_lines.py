@@ -1,9 +1,10 @@
 """VIDHOSP, RSS and FICHCOMP: lines that create or replace parts of dossiers (DESIGN.md §3).
 
 Each line is recognised (layout and version) and checked field by field (fides.flows.reading, in
-a helper process for a large file). Good lines are applied in chunks: the chunk's dossiers are created (EN_COURS) or locked, lines of dossiers no longer
-EN_COURS are refused one by one (PARTIEL), the previous version of the replaced part is kept as
-history, and the lines are COPYed once into dossier_line. Memory stays flat in the file's size.
+a helper process for a large file). Good lines are applied in chunks: the chunk's dossiers are
+created (EN_COURS) or locked, lines of dossiers no longer EN_COURS are refused one by one
+(PARTIEL), the previous version of the replaced part is kept as history, and the lines are COPYed
+once into dossier_line. Memory stays flat in the file's size.
 A file with any format error keeps nothing: the engine rolls its savepoint back, and once such an
 error is seen the remaining lines are only checked, not written.
 """

@@ -29,8 +29,9 @@ FROM (SELECT count(*) AS invoices, coalesce(sum(i.total), 0) AS billed
 
 # Per month of sending: invoices sent, and those of them a NOEMIE 908 rejected. The sending a
 # reject answers is found from the reject (there are far fewer of them; it is recorded on it):
-# looking for a reject per sending took over a minute for 100 000. MATERIALIZED: every month is counted anyway; planned for
-# the last few months only, the join with dossier became a lookup per sending.
+# looking for a reject per sending took over a minute for 100 000. MATERIALIZED: every month is
+# counted anyway; planned for the last few months only, the join with dossier became a lookup per
+# sending.
 REJECT_RATE = """
 WITH sent AS MATERIALIZED (
   SELECT to_char(i.created_at, 'YYYY-MM') AS month, count(*) AS n
