@@ -76,6 +76,25 @@ def differences(url: str) -> list:
     try:
         with engine.connect() as connection:
             ctx = MigrationContext.configure(connection, opts={"compare_type": True})
-            return compare_metadata(ctx, metadata)
+            return compare_metadata(ctx, metadata) + _collation_differences(connection, metadata)
     finally:
         engine.dispose()
+
+
+# Alembic does not compare collations; identifiers must stay in "C" (models.Code).
+_COLLATIONS = """
+SELECT t.relname, a.attname, CASE WHEN a.attcollation = 100 THEN NULL ELSE c.collname END
+FROM pg_attribute a
+JOIN pg_class t ON t.oid = a.attrelid AND t.relkind = 'r'
+JOIN pg_namespace n ON n.oid = t.relnamespace AND n.nspname = current_schema()
+JOIN pg_collation c ON c.oid = a.attcollation
+WHERE a.attnum > 0 AND NOT a.attisdropped
+"""
+
+
+def _collation_differences(connection, metadata) -> list:
+    found = {(t, c): coll for t, c, coll in connection.execute(text(_COLLATIONS))}
+    return [("modify_collation", table.name, column.name, found[table.name, column.name], declared)
+            for table in metadata.sorted_tables for column in table.columns
+            if (table.name, column.name) in found
+            and found[table.name, column.name] != (declared := getattr(column.type, "collation", None))]
