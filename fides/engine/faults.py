@@ -36,6 +36,11 @@ for _item in filter(None, (s.strip() for s in _SPEC.split(","))):
 _hits: dict[str, int] = {}
 
 
+def armed(name: str) -> bool:
+    """Whether a fault is planned at `name` (a caller may then pass it once per item)."""
+    return name in _plan
+
+
 def point(name: str) -> None:
     """The engine passes a named point; see the module docstring."""
     if not _plan or name not in _plan:

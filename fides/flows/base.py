@@ -70,6 +70,11 @@ class FindingSink:
             self._spilled = None
 
 
+# The lines of a file a block at a time (engine.process.read_blocks): (number of its first line,
+# its lines without terminator, plain: no line has a character str.isprintable refuses).
+Block = tuple[int, list[str], bool]
+
+
 @dataclass
 class FileJob:
     conn: psycopg.Connection
@@ -80,12 +85,17 @@ class FileJob:
     name_finess: str | None
     file_id: int
     now: dt.datetime
-    read_lines: Callable[[], Iterator[tuple[int, str]]]  # (1-based line number, text without terminator)
+    read_blocks: Callable[[], Iterator[Block]]
     findings: FindingSink
     actor: str
     context: dict = field(default_factory=dict)  # shared per pass: referentials, code sets
-    fd: int | None = None  # the open file read_lines reads (a large one is read by a helper process)
+    fd: int | None = None  # the open file read_blocks reads (a large one is read by a helper process)
     size: int = 0
+
+    def read_lines(self) -> Iterator[tuple[int, str]]:
+        """(1-based line number, text without terminator), line by line."""
+        for first, lines, _ in self.read_blocks():
+            yield from enumerate(lines, first)
 
 
 @dataclass

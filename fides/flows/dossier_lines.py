@@ -231,7 +231,7 @@ def _handler(part: Part) -> Callable[[FileJob], Outcome]:
         else:
             behind = _Behind(applier.apply)
             try:
-                read = reading.read(job.read_lines(), part, job.file_id, job.config.finess, job.name_finess,
+                read = reading.read(job.read_blocks(), part, job.file_id, job.config.finess, job.name_finess,
                                     job.context.get("codes"), job.findings, behind.put, reading.CHUNK_LINES)
             finally:
                 behind.close()  # the connection is the reader's again only once the thread is idle

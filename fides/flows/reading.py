@@ -16,9 +16,10 @@ import queue
 import threading
 from dataclasses import dataclass
 from multiprocessing import reduction
-from typing import Callable
+from typing import Callable, Iterable
 
 from fides.errors import Finding
+from fides.flows.base import Block
 from fides.layouts import Layout, LayoutError, detect
 
 CHUNK_LINES = 10_000  # lines per chunk, applied in one round: bounds memory, amortises round trips
@@ -66,50 +67,51 @@ def _copy_text(value: str) -> str:
     return value.translate(_COPY_ESCAPE) if ("\\" in value or "\t" in value or "\r" in value) else value
 
 
-def read(lines, part, file_id: int, finess: str, name_finess: str | None, refs, findings,
-          put: Callable[[list[Line]], None], chunk_lines: int) -> int:
-    """Check every line of `lines` ((line_no, text) pairs) as lines of `part` (a
-    dossier_lines.Part); hand the good ones to `put` by chunks while the file has no blocking
-    error; `findings` gets every finding. Returns the number of lines read."""
+def read(blocks: Iterable[Block], part, file_id: int, finess: str, name_finess: str | None, refs, findings,
+         put: Callable[[list[Line]], None], chunk_lines: int) -> int:
+    """Check every line of `blocks` (flows.base.Block) as lines of `part` (a dossier_lines.Part);
+    hand the good ones to `put` by chunks while the file has no blocking error; `findings` gets
+    every finding. Returns the number of lines read."""
     keys_of: dict[Layout, _Keys] = {}
     count = 0
     chunk: list[Line] = []
     # A small first chunk: the applying side starts after ~1 000 lines, not 10 000 (in a fresh
     # helper, 0.06 s instead of 0.2 s of checking, layouts compiled, before anything is applied).
     limit = max(1, chunk_lines // 10)
-    for line_no, text in lines:
-        count += 1
-        try:
-            layout = detect(part.kind, text)
-        except LayoutError as exc:
-            findings.extend(_at(exc.findings, line_no))
-            continue
-        found = layout.check(text, refs, line_no)
-        if found:
-            findings.extend(found)
-            if any(f.blocking for f in found):
+    for first, texts, plain in blocks:
+        for line_no, text in enumerate(texts, first):
+            count += 1
+            try:
+                layout = detect(part.kind, text)
+            except LayoutError as exc:
+                findings.extend(_at(exc.findings, line_no))
                 continue
-            if any(f.code == "FMT102" for f in found):  # right-trimmed by an editor: store it whole
-                text = layout.render(layout.parse(text))
-        keys = keys_of.get(layout) or keys_of.setdefault(layout, _Keys.of(layout, part))
-        line_finess = text[keys.finess].strip() if keys.finess else name_finess
-        if line_finess != finess:
-            findings.add(Finding("FMT013", f"{line_finess or 'absent'} au lieu de {finess}", line_no,
-                                 keys.finess.start + 1 if keys.finess else 0))
-            continue
-        nda = text[keys.nda].strip()
-        if not nda:
-            findings.add(Finding("FMT012", "", line_no, keys.nda.start + 1))
-            continue
-        if findings.blocking:
-            continue  # the file will keep nothing: checking the rest is enough
-        subtype = _copy_text(part.subtype(layout, text))
-        chunk.append((line_no, nda, subtype, _row(part.kind, subtype, layout.name, line_no, text, file_id),
-                      _iso(text[keys.entry]) if keys.entry else None,
-                      _iso(text[keys.exit]) if keys.exit else None))
-        if len(chunk) >= limit:
-            put(chunk)
-            chunk, limit = [], chunk_lines
+            found = layout.check(text, refs, line_no, plain)
+            if found:
+                findings.extend(found)
+                if any(f.blocking for f in found):
+                    continue
+                if any(f.code == "FMT102" for f in found):  # right-trimmed by an editor: store it whole
+                    text = layout.render(layout.parse(text))
+            keys = keys_of.get(layout) or keys_of.setdefault(layout, _Keys.of(layout, part))
+            line_finess = text[keys.finess].strip() if keys.finess else name_finess
+            if line_finess != finess:
+                findings.add(Finding("FMT013", f"{line_finess or 'absent'} au lieu de {finess}", line_no,
+                                     keys.finess.start + 1 if keys.finess else 0))
+                continue
+            nda = text[keys.nda].strip()
+            if not nda:
+                findings.add(Finding("FMT012", "", line_no, keys.nda.start + 1))
+                continue
+            if findings.blocking:
+                continue  # the file will keep nothing: checking the rest is enough
+            subtype = _copy_text(part.subtype(layout, text))
+            chunk.append((line_no, nda, subtype, _row(part.kind, subtype, layout.name, line_no, text, file_id),
+                          _iso(text[keys.entry]) if keys.entry else None,
+                          _iso(text[keys.exit]) if keys.exit else None))
+            if len(chunk) >= limit:
+                put(chunk)
+                chunk, limit = [], chunk_lines
     if chunk and not findings.blocking:
         put(chunk)
     return count
@@ -175,7 +177,7 @@ def _check_in_helper(channel, kind: str, file_id: int, finess: str, name_finess:
     ("findings", [...]) and ("chunk", [...]) in file order, and ("done", (lines read, its peak
     memory in KiB)) or ("error", exception) last. `sizes`: lines per chunk, findings per batch
     (the caller's settings)."""
-    from fides.engine.process import read_lines  # the engine imports the flows: not at import time
+    from fides.engine.process import read_blocks  # the engine imports the flows: not at import time
     from fides.flows.dossier_lines import PARTS
 
     fd = reduction.recv_handle(channel)
@@ -186,7 +188,7 @@ def _check_in_helper(channel, kind: str, file_id: int, finess: str, name_finess:
         channel.send(("chunk", chunk))
 
     try:
-        count = read(read_lines(fd), PARTS[kind], file_id, finess, name_finess, refs, findings, put, sizes[0])
+        count = read(read_blocks(fd), PARTS[kind], file_id, finess, name_finess, refs, findings, put, sizes[0])
         findings.flush()
         channel.send(("done", (count, peak_kib())))
     except Exception as exc:  # the engine's own refusals (a line too long) are raised again there

@@ -328,11 +328,12 @@ class Shape:
             cached = self._codes = (refs, _getter(items), tuple(sets))  # one assignment: thread-safe
         return cached[1], cached[2]
 
-    def fast(self, line: str, refs) -> bool:
-        """True only when the line has no finding at all (conservative: False sends it to diagnose)."""
+    def fast(self, line: str, refs, plain: bool = False) -> bool:
+        """True only when the line has no finding at all (conservative: False sends it to diagnose).
+        `plain`: the reader already knows the line has only characters str.isprintable accepts."""
         # isprintable (in C) refuses the control characters, and a few printable-looking ones
         # (NBSP, soft hyphen, C1 controls) that then go to diagnose, which accepts them
-        if not line.isprintable() or self.template(line) is None:
+        if not (plain or line.isprintable()) or self.template(line) is None:
             return False
         for fmt, valid, g in self.date_checks:
             dates = g(line)
@@ -593,9 +594,11 @@ class Layout:
                         rec[it.field.name] = None  # the record stopped before this field
         return rec
 
-    def check(self, line: str, refs=None, line_no: int = 0) -> list[Finding]:
+    def check(self, line: str, refs=None, line_no: int = 0, plain: bool = False) -> list[Finding]:
+        """Every finding of `line`; `plain`: it is known to have only characters str.isprintable
+        accepts (engine.process.read_blocks tells it for a whole block)."""
         known = self._exact.get((len(line), line[self._span[0] : self._span[1]]))
-        if known is not None and known.part == "complet" and known.fast(line, refs):
+        if known is not None and known.part == "complet" and known.fast(line, refs, plain):
             return []  # the hot path: a known shape, nothing to say
         try:
             shape, full, short = self._resolve(line, line_no)
@@ -607,7 +610,7 @@ class Layout:
         if shape.part == "restreint":
             pre.append(Finding("FMT103", f"forme restreinte (positions 1-{self.restreint_length}) : pas de partie FIDES ni de DMT", line_no, 0))
         tried = shape is known and shape.part == "complet" and full == line  # fast said no just above
-        if not tried and shape.fast(full, refs):
+        if not tried and shape.fast(full, refs, plain):  # padding adds spaces only
             return pre
         return pre + shape.diagnose(full, refs, line_no, self._sensitive)
 

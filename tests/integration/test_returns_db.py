@@ -113,11 +113,11 @@ def run(conn, root: Path, flux: str, text: str, name: str | None = None, **optio
     if lines and lines[-1] == "":
         lines.pop()
 
-    def read_lines():
-        return ((i, line.rstrip("\r")) for i, line in enumerate(lines, 1))
+    def read_blocks():
+        return iter([(1, [line.rstrip("\r") for line in lines], False)])
 
     sink = FindingSink(1000)
-    job = FileJob(conn, cfg, Tree(root), name, flux, FINESS, file_id, NOW, read_lines, sink, "test", {})
+    job = FileJob(conn, cfg, Tree(root), name, flux, FINESS, file_id, NOW, read_blocks, sink, "test", {})
     with conn.transaction():
         outcome = flows.REGISTRY[flux].handle(job, **options)
     return Run(outcome, sink, file_id)

@@ -231,7 +231,7 @@ CONTROL = ["STATEREQUEST", "MANAGEREJECT", "CANCELPAIDREQUEST", "NOEMIEARLNEGATI
 
 def _job(flux: str, lines: list[str]) -> FileJob:
     return FileJob(None, None, None, f"{flux}_990000010_20250325101500_0001.txt", flux, "990000010", 1,
-                   dt.datetime(2025, 3, 25, tzinfo=dt.timezone.utc), lambda: iter(enumerate(lines, 1)),
+                   dt.datetime(2025, 3, 25, tzinfo=dt.timezone.utc), lambda: iter([(1, lines, False)]),
                    FindingSink(1000), "fuzz", {"codes": CODESETS})
 
 

@@ -180,3 +180,5 @@ def test_fast_path_agrees_with_the_field_by_field_diagnosis(example, where, text
     slow = shape.diagnose(full, REFS, 0, lay._sensitive, every_field=True)
     assert shape.diagnose(full, REFS, 0, lay._sensitive) == slow  # the regex-trusting shortcut
     assert [f for f in lay.check(mutated, REFS) if f.code not in ("FMT102", "FMT103")] == slow
+    if mutated.isprintable():  # what engine.process.read_blocks says of it, for its whole block
+        assert lay.check(mutated, REFS, 0, True) == lay.check(mutated, REFS)

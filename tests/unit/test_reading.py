@@ -13,7 +13,7 @@ FILE_ID = 42
 def _read(texts: list[str], chunk_lines: int = 10, kind: str = "VIDHOSP"):
     chunks: list[list] = []
     sink = FindingSink(keep=100)
-    count = reading.read(enumerate(texts, 1), dossier_lines.PARTS[kind], FILE_ID, synthetic.FINESS, None, None,
+    count = reading.read([(1, texts, False)], dossier_lines.PARTS[kind], FILE_ID, synthetic.FINESS, None, None,
                          sink, chunks.append, chunk_lines)
     return count, chunks, sink
 
