@@ -12,12 +12,12 @@ process the action happens:
     pause   create `$FIDES_FAULT_DIR/<point>.reached`, then wait until `$FIDES_FAULT_DIR/<point>.go`
             exists (lets a test act at an exact moment, e.g. change a file being read)
 
-Points (fides/engine/process.py): `read` (each input line read: parsing and COPY), `handled` (the
-flow has run), `commit` (just before a file's transaction commits), `committed` (just after),
-`moved` (input moved, outputs not written), `write-arl`, `write-b2`, `write-reports` (before an
-output is written), `written` (output on disk, its pending row not yet dropped), `finish` (before a
-file is marked finished), `recover` (before an unfinished file is completed), `hook` (before each
-after-pass job: validation).
+Points (fides/engine/process.py): `read` (each input line read, passed for a block of lines as the
+block is read: parsing and COPY), `handled` (the flow has run), `commit` (just before a file's
+transaction commits), `committed` (just after), `moved` (input moved, outputs not written),
+`write-arl`, `write-b2`, `write-reports` (before an output is written), `written` (output on disk,
+its pending row not yet dropped), `finish` (before a file is marked finished), `recover` (before an
+unfinished file is completed), `hook` (before each after-pass job: validation).
 """
 
 from __future__ import annotations
