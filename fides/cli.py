@@ -228,6 +228,9 @@ def _bench_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--drops", type=int, default=100, help="dépôts d'un fichier d'une ligne pour mesurer la latence")
     p.add_argument("--seed", type=int, default=20250303, help="graine des flux synthétiques")
     p.add_argument("--keep", type=Path, help="garder les flux et la base dans ce répertoire")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="mesurer chaque taille N fois (base neuve à chaque fois) et garder la mesure médiane, "
+                        "avec la plus rapide et la plus lente (colonne min–max) : le bruit d'une machine partagée")
 
 
 @command("bench", "mesurer chaque étape sur des flux synthétiques (débits, mémoire, CPU, planchers COPY, latence)", _bench_args)
@@ -242,11 +245,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if unknown:
         print(f"fides bench : étape inconnue {', '.join(unknown)} (connues : {', '.join(STAGES)})", file=sys.stderr)
         return EXIT_USAGE
+    if args.repeat < 1:
+        print(f"fides bench : --repeat {args.repeat} : au moins 1", file=sys.stderr)
+        return EXIT_USAGE
     server = os.environ.get("FIDES_DATABASE_URL")
     with _progress() as progress:
         task = progress.add_task("banc d'essai", total=len(sizes) + ("latence" in stages))
         measures = run(sizes, args.seed, server, args.keep, stages, args.drops,
-                       done=lambda what: progress.update(task, advance=1, description=f"banc d'essai : {what} mesuré"))
+                       done=lambda what: progress.update(task, advance=1, description=f"banc d'essai : {what} mesuré"),
+                       repeat=args.repeat)
     print(render(measures))
     return EXIT_OK
 

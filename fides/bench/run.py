@@ -16,6 +16,7 @@ one-line VIDHOSP files one at a time; the time from the file's close to its `.ar
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import multiprocessing
 import os
@@ -31,6 +32,7 @@ from pathlib import Path
 from queue import Empty
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 
 from fides.bench import STAGES, synthetic
 
@@ -51,6 +53,7 @@ class Measure:
     peak_mib: float
     unit: str
     cpu: tuple[float, float] = (0.0, 0.0)  # CPU seconds of fides and of its PostgreSQL backend
+    spread: tuple[float, float] | None = None  # fastest and slowest seconds when repeated (--repeat)
 
     @property
     def rate(self) -> float:
@@ -327,7 +330,24 @@ def _database(server_url: str) -> str:
     return schema.create_database(server_url, f"fides_bench_{uuid.uuid4().hex[:8]}")
 
 
-def measure(size: int, server_url: str, work: Path, seed: int, stages: tuple[str, ...] = STAGES) -> list[Measure]:
+def median_of(runs: list[list[Measure]]) -> list[Measure]:
+    """Each measure of several runs of the same stages: the run of median time (the lower of the
+    two middle ones for an even count: a time really measured, with its own CPU and memory), with
+    the fastest and the slowest time as its spread."""
+    out = []
+    for same in zip(*runs, strict=True):
+        if len({(m.stage, m.size) for m in same}) != 1:
+            raise ValueError(f"runs differ: {[m.stage for m in same]}")
+        ordered = sorted(same, key=lambda m: m.seconds)
+        out.append(dataclasses.replace(ordered[(len(ordered) - 1) // 2],
+                                       spread=(ordered[0].seconds, ordered[-1].seconds)))
+    return out
+
+
+def measure(size: int, server_url: str, work: Path, seed: int, stages: tuple[str, ...] = STAGES,
+            drop: bool = False) -> list[Measure]:
+    """Every stage at `size` on a fresh database of `server_url`; `drop`: the database is dropped
+    afterwards (a repetition that is not kept)."""
     root = work / f"root-{size}"
     flows = work / f"flows-{size}"
     for d in (root, flows):
@@ -376,12 +396,16 @@ def measure(size: int, server_url: str, work: Path, seed: int, stages: tuple[str
         for label, shaped in ((FLOOR, False), (SHAPED_FLOOR, True)):
             results.append(Measure(label + flow, size, counts[flow], _floor(url, source, flow, shaped=shaped),
                                    source.stat().st_size / 1e6, 0, "lignes"))
+    if drop:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE "{conninfo_to_dict(url)["dbname"]}" WITH (FORCE)')
     return results
 
 
 def run(sizes: list[int], seed: int, server_url: str | None, keep: Path | None = None,
-        stages: tuple[str, ...] = STAGES, drops: int = 100, done=lambda what: None) -> list[Measure]:
-    """The latency (on a small server), then every size; `done(what)` is called after each (progress bars)."""
+        stages: tuple[str, ...] = STAGES, drops: int = 100, done=lambda what: None, repeat: int = 1) -> list[Measure]:
+    """The latency (on a small server), then every size, `repeat` times (the median run of each
+    measure is kept, with its spread); `done(what)` is called after each (progress bars)."""
     from fides.store.db import embedded_url, stop_embedded
 
     work = keep or Path(tempfile.mkdtemp(prefix="fides-bench-"))
@@ -393,7 +417,11 @@ def run(sizes: list[int], seed: int, server_url: str | None, keep: Path | None =
         out.append(Measure("latence 1 ligne (max)", drops, 1, max(waits), 0, 0, "s"))
         done("latence")
     for size in sizes:
-        out += measure(size, url, work, seed, stages)
+        if repeat == 1:
+            out += measure(size, url, work, seed, stages)
+        else:  # each repetition in its own folder and database, dropped unless kept
+            out += median_of([measure(size, url, work / f"essai-{i + 1}", seed, stages, drop=keep is None)
+                              for i in range(repeat)])
         done(f"{size} dossiers")
     if keep is None:
         if not server_url:
@@ -403,14 +431,16 @@ def run(sizes: list[int], seed: int, server_url: str | None, keep: Path | None =
 
 
 def render(measures: list[Measure]) -> str:
-    lines = [f"{'étape':30} {'taille':>9} {'éléments':>9} {'secondes':>9} {'débit/s':>10} {'Mo/s':>7} {'pic Mio':>8}"
-             f" {'CPU fides':>9} {'CPU PG':>7}"]
+    spreads = any(m.spread for m in measures)
+    lines = [f"{'étape':30} {'taille':>9} {'éléments':>9} {'secondes':>9}" + (f" {'min–max s':>15}" if spreads else "")
+             + f" {'débit/s':>10} {'Mo/s':>7} {'pic Mio':>8} {'CPU fides':>9} {'CPU PG':>7}"]
     for m in measures:
         mbs = f"{m.megabytes / m.seconds:7.1f}" if m.megabytes and m.seconds else " " * 7
         peak = f"{m.peak_mib:8.0f}" if m.peak_mib else " " * 8
         rate = f"{m.rate:>10,.0f}" if m.unit != "s" else " " * 10
         cpu = f" {m.cpu[0]:9.2f} {m.cpu[1]:7.2f}" if any(m.cpu) else ""
-        lines.append(f"{m.stage:30} {m.size:>9} {m.items:>9} {m.seconds:9.3f} {rate} {mbs} {peak}{cpu}")
+        spread = "" if not spreads else f" {f'{m.spread[0]:.3f}–{m.spread[1]:.3f}':>15}" if m.spread else " " * 16
+        lines.append(f"{m.stage:30} {m.size:>9} {m.items:>9} {m.seconds:9.3f}{spread} {rate} {mbs} {peak}{cpu}")
     by_size: dict[int, dict[str, Measure]] = {}
     for m in measures:
         by_size.setdefault(m.size, {})[m.stage] = m
