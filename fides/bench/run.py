@@ -439,7 +439,9 @@ def render(measures: list[Measure]) -> str:
         peak = f"{m.peak_mib:8.0f}" if m.peak_mib else " " * 8
         rate = f"{m.rate:>10,.0f}" if m.unit != "s" else " " * 10
         cpu = f" {m.cpu[0]:9.2f} {m.cpu[1]:7.2f}" if any(m.cpu) else ""
-        spread = "" if not spreads else f" {f'{m.spread[0]:.3f}–{m.spread[1]:.3f}':>15}" if m.spread else " " * 16
+        spread = ""
+        if spreads:  # a column only when sizes were repeated; blank for the latency
+            spread = f" {f'{m.spread[0]:.3f}–{m.spread[1]:.3f}' if m.spread else '':>15}"
         lines.append(f"{m.stage:30} {m.size:>9} {m.items:>9} {m.seconds:9.3f}{spread} {rate} {mbs} {peak}{cpu}")
     by_size: dict[int, dict[str, Measure]] = {}
     for m in measures:

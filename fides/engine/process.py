@@ -112,8 +112,8 @@ def _local(at: dt.datetime) -> dt.datetime:
 
 # The latin-1 bytes str.isprintable accepts: not the C0/C1 controls, DEL, NBSP (0xA0) nor the
 # soft hyphen (0xAD). Whatever a block keeps once these are deleted tells, in C, whether any of its
-# lines has a character the line check would refuse (tests/unit/test_read_blocks.py checks the
-# table against str.isprintable, byte by byte).
+# lines has a character the line check would refuse (tests/integration/test_read_blocks.py checks
+# the table against str.isprintable, byte by byte).
 _PRINTABLE = bytes(b for b in range(256) if chr(b).isprintable())
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from fides.bench.run import Measure, median_of
+from fides.bench.run import render as run_render
 
 
 def _run(*seconds: float, cpu: float = 0.0) -> list[Measure]:
@@ -32,3 +33,14 @@ def test_runs_of_different_stages_are_refused():
         median_of([_run(1.0, 1.0), other])
     with pytest.raises(ValueError):
         median_of([_run(1.0, 1.0), _run(1.0)])  # a run with a measure missing
+
+
+def test_the_table_shows_the_spread_column_only_when_repeated():
+    latency = Measure("latence 1 ligne (médiane)", 100, 1, 0.02, 0, 90.0, "s")
+    (vidhosp, _rss) = median_of([_run(3.0, 1.0), _run(1.0, 1.0), _run(2.0, 1.0)])
+    header, first, second = run_render([latency, vidhosp]).splitlines()[:3]
+    assert "min–max s" in header
+    end = header.index("min–max s") + len("min–max s")
+    assert second[end - 11:end] == "1.000–3.000"  # under its heading
+    assert first[end - 15:end].strip() == ""  # the latency is measured once, in its own way
+    assert "min–max s" not in run_render(_run(1.0, 1.0)).splitlines()[0]
