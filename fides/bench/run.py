@@ -432,7 +432,8 @@ def run(sizes: list[int], seed: int, server_url: str | None, keep: Path | None =
 
 def render(measures: list[Measure]) -> str:
     spreads = any(m.spread for m in measures)
-    lines = [f"{'étape':30} {'taille':>9} {'éléments':>9} {'secondes':>9}" + (f" {'min–max s':>15}" if spreads else "")
+    lines = [f"{'étape':30} {'taille':>9} {'éléments':>9} {'secondes':>9}"
+             + (f" {'min–max s':>15}" if spreads else "")
              + f" {'débit/s':>10} {'Mo/s':>7} {'pic Mio':>8} {'CPU fides':>9} {'CPU PG':>7}"]
     for m in measures:
         mbs = f"{m.megabytes / m.seconds:7.1f}" if m.megabytes and m.seconds else " " * 7
