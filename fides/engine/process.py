@@ -147,7 +147,7 @@ def _block(data: bytes, number: int):
         crlf = lf  # every line ends with CRLF, and there is no other CR (the usual file)
     else:
         lines = text.split("\n")
-        crlf = sum(1 for line in lines if line.endswith("\r")) if cr else 0
+        crlf = data.count(b"\r\n") if cr else 0
         if crlf:
             lines = [line[:-1] if line.endswith("\r") else line for line in lines]
     lines.pop()  # after the last terminator

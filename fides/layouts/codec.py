@@ -4,12 +4,12 @@ A line is cut according to its *shape*: the width variant of the fixed part (sev
 field has `alt_lengths`, e.g. VIDHOSP V016 `nb_dmt`), the part (complet / restreint) and the count
 of each repeated zone. Each shape is compiled once into absolute slices, then cached:
 
-* `check` first runs a fast path: no control character (`str.isprintable`), one precompiled
-  regex over the whole line (digits where digits are due, required fields not blank, no 'X'
-  placeholder, enumerated values), then `set.issuperset` over the dates and FINESS numbers already seen valid
-  (a new one is validated once and remembered), the NIR key arithmetic and frozenset lookups for
-  referential codes. Only when it fails is the
-  line diagnosed field by field, which is what produces precise findings.
+* `check` first runs a fast path: no control character (`str.isprintable`, or the reader's check of
+  the whole block: `plain`), one precompiled regex over the whole line (digits where digits are
+  due, required fields not blank, no 'X' placeholder, enumerated values), then `set.issuperset`
+  over the dates and FINESS numbers already seen valid (a new one is validated once and
+  remembered), the NIR key arithmetic and frozenset lookups for referential codes. Only when it
+  fails is the line diagnosed field by field, which is what produces precise findings.
 * `parse` runs a function generated for the fixed part and one per zone block: a dict display of
   slices, with parsed values taken from caches (values.py).
 * `render` of a flat layout (B2 records) runs a generated function too (`_renderer`), and
