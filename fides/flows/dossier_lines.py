@@ -50,6 +50,7 @@ PARTS = {
 }
 
 _SAVEPOINTS_MAX = 48  # chunks that may create their dossiers in a savepoint (see _Applier._create)
+_COPY_ROWS = 2_000  # a chunk's rows go to COPY by slices: its whole text, then encoded, cost 2 KB a line
 
 
 def _pack(values) -> str:
@@ -176,16 +177,20 @@ class _Applier:
         job, part = self.job, self.part
         last = {ln[1]: ln[0] for ln in chunk} if part.single_line else None
         rows = []
-        for line_no, nda, _, row, _, _ in chunk:
-            state = locked.get(nda)
-            if state is not None:
-                self.refusals.append((line_no, nda, state))
-                continue
-            rows.append(f"{ids[nda]}{row}{'t' if last is None or last[nda] == line_no else 'f'}\n")
-        self.applied += len(rows)
-        if rows:
-            with job.conn.cursor().copy(sql.COPY_LINES) as copy:
+        with job.conn.cursor().copy(sql.COPY_LINES) as copy:
+            for line_no, nda, _, row, _, _ in chunk:
+                state = locked.get(nda)
+                if state is not None:
+                    self.refusals.append((line_no, nda, state))
+                    continue
+                rows.append(f"{ids[nda]}{row}{'t' if last is None or last[nda] == line_no else 'f'}\n")
+                if len(rows) == _COPY_ROWS:
+                    copy.write("".join(rows))
+                    self.applied += len(rows)
+                    rows = []
+            if rows:
                 copy.write("".join(rows))
+                self.applied += len(rows)
 
 
 class _Behind:

@@ -52,3 +52,19 @@ def test_a_line_of_another_finess_is_refused_with_its_code():
 def test_control_characters_in_a_line_are_escaped_for_copy():
     row = reading._row("RSS", "", "rss_grp_122", 7, "a\\b\tc", FILE_ID)
     assert row == f"\tRSS\t\trss_grp_122\t7\ta\\\\b\\tc\t{FILE_ID}\t7\t"
+
+
+def test_a_large_file_is_cut_in_few_chunks_from_its_first_block():
+    line = synthetic.vidhosp_line(1)
+    block = (1, [line] * 100, True)
+    per_line = len(line) + 2  # CRLF
+    size = per_line * 1_000_000
+    lines = reading.chunk_lines_for(size, block, 10_000, 50_000, 40)
+    assert 25_000 <= lines <= 25_000 * 1.01  # a million lines in 40 chunks (the estimate counts LF only)
+    assert -(-1_000_000 // lines) <= 40 < dossier_lines._SAVEPOINTS_MAX  # each chunk may create in a savepoint
+    assert reading.chunk_lines_for(per_line * 100_000, block, 10_000, 50_000, 40) == 10_000  # never fewer
+    assert reading.chunk_lines_for(per_line * 5_000_000, block, 10_000, 50_000, 40) == 50_000  # memory first
+    assert reading.chunk_lines_for(size, None, 10_000, 50_000, 40) == 10_000  # an empty file
+    short = (1, ["x" * 99] * 100, True)  # shorter lines: more of them in the same bytes
+    assert reading.chunk_lines_for(100 * 1_000_000, short, 1, 10**9, 40) == 25_000
+    assert reading.FILE_CHUNKS < dossier_lines._SAVEPOINTS_MAX
