@@ -59,12 +59,14 @@ def test_a_large_file_is_cut_in_few_chunks_from_its_first_block():
     block = (1, [line] * 100, True)
     per_line = len(line) + 2  # CRLF
     size = per_line * 1_000_000
-    lines = reading.chunk_lines_for(size, block, 10_000, 50_000, 40)
+    lines = reading.chunk_lines_for(size, block, 10_000, 16 << 20, 40)
     assert 25_000 <= lines <= 25_000 * 1.01  # a million lines in 40 chunks (the estimate counts LF only)
     assert -(-1_000_000 // lines) <= 40 < dossier_lines._SAVEPOINTS_MAX  # each chunk may create in a savepoint
-    assert reading.chunk_lines_for(per_line * 100_000, block, 10_000, 50_000, 40) == 10_000  # never fewer
-    assert reading.chunk_lines_for(per_line * 5_000_000, block, 10_000, 50_000, 40) == 50_000  # memory first
-    assert reading.chunk_lines_for(size, None, 10_000, 50_000, 40) == 10_000  # an empty file
-    short = (1, ["x" * 99] * 100, True)  # shorter lines: more of them in the same bytes
+    assert reading.chunk_lines_for(per_line * 100_000, block, 10_000, 16 << 20, 40) == 10_000  # never fewer
+    most = reading.chunk_lines_for(per_line * 5_000_000, block, 10_000, 16 << 20, 40)  # memory first:
+    assert most == (16 << 20) // (len(line) + 1)  # a chunk holds 16 MiB of lines at most
+    assert reading.chunk_lines_for(size, None, 10_000, 16 << 20, 40) == 10_000  # an empty file
+    short = (1, ["x" * 99] * 100, True)  # shorter lines: more of them in the same bytes, and in a chunk
     assert reading.chunk_lines_for(100 * 1_000_000, short, 1, 10**9, 40) == 25_000
+    assert reading.chunk_lines_for(100 * 10_000_000, short, 1, 16 << 20, 40) == (16 << 20) // 100
     assert reading.FILE_CHUNKS < dossier_lines._SAVEPOINTS_MAX
