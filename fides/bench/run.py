@@ -121,12 +121,15 @@ def _stat(pid: int | str) -> list[str]:
 
 
 def _cpu_seconds(backend_pid: int) -> tuple[float, float]:
-    """CPU seconds used so far by this process and the processes it waited for (validation
-    helpers), and by the whole PostgreSQL server of `backend_pid`: its postmaster, its live
-    processes (backends, WAL writer, checkpointer…) and those that ended (the postmaster's
-    children time). 0 for PostgreSQL when /proc does not say (another system, a remote server)."""
+    """CPU seconds used so far by this process, the processes it waited for (validation and
+    billing helpers) and its file-checking helpers (which say their own), and by the whole
+    PostgreSQL server of `backend_pid`: its postmaster, its live processes (backends, WAL writer,
+    checkpointer…) and those that ended (the postmaster's children time). 0 for PostgreSQL when
+    /proc does not say (another system, a remote server)."""
+    from fides.flows import reading
+
     mine, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    fides = mine.ru_utime + mine.ru_stime + children.ru_utime + children.ru_stime
+    fides = mine.ru_utime + mine.ru_stime + children.ru_utime + children.ru_stime + reading.helper_cpu_seconds
     try:
         tick = os.sysconf("SC_CLK_TCK")
         postmaster = _stat(backend_pid)[1]

@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from itertools import chain
 from multiprocessing import reduction
@@ -157,6 +158,9 @@ _PIECE_LINES = 2_000
 _HELPERS = multiprocessing.get_context("forkserver")
 _HELPERS.set_forkserver_preload(["fides.flows"])
 helper_peak_kib = 0  # the largest peak memory of this process's helpers (fides bench adds it to its own)
+# CPU seconds of this process's helpers that finished their file: fides bench adds them to its own
+# (they are the fork server's children, not this process's: its children's times never see them)
+helper_cpu_seconds = 0.0
 
 
 def peak_kib() -> int:
@@ -198,7 +202,7 @@ def _check_in_helper(channel, kind: str, file_id: int, finess: str, name_finess:
                      refs: dict | None, sizes: tuple[int, int, int, int]) -> None:
     """The helper process: reads the file whose descriptor comes first on `channel`, then sends
     ("findings", [...]) and each chunk as ("piece", [...])… ("chunk", None) in file order, and
-    ("done", (lines read, its peak memory in KiB)) or ("error", exception) last. `sizes`: the
+    ("done", (lines read, its peak memory in KiB, its CPU seconds)) or ("error", exception) last. `sizes`: the
     fewest lines and the most bytes per chunk, the chunks wanted for the whole file, findings per
     batch (the caller's settings)."""
     from fides.engine.process import read_blocks  # the engine imports the flows: not at import time
@@ -221,7 +225,7 @@ def _check_in_helper(channel, kind: str, file_id: int, finess: str, name_finess:
         count = read(chain([first] if first else [], blocks), PARTS[kind], file_id, finess, name_finess,
                      refs, findings, put, chunk_lines)
         findings.flush()
-        channel.send(("done", (count, peak_kib())))
+        channel.send(("done", (count, peak_kib(), time.process_time())))  # forked: its own time only
     except Exception as exc:  # the engine's own refusals (a line too long) are raised again there
         channel.send(("error", exc))
     finally:
@@ -232,7 +236,7 @@ def _check_in_helper(channel, kind: str, file_id: int, finess: str, name_finess:
 def read_in_helper(job, part, apply: Callable[[list[Line]], None]) -> int:
     """Reads and checks the file of `job` (a FileJob) in a helper process; `apply` gets its chunks
     here, as they come. Returns the number of lines read."""
-    global helper_peak_kib
+    global helper_peak_kib, helper_cpu_seconds
     codes = job.context.get("codes")
     refs = {table: codes[table] for table in codes} if codes is not None else None
     here, there = _HELPERS.Pipe()
@@ -257,6 +261,7 @@ def read_in_helper(job, part, apply: Callable[[list[Line]], None]) -> int:
                 job.findings.extend(value)
             elif what == "done":
                 helper_peak_kib = max(helper_peak_kib, value[1])
+                helper_cpu_seconds += value[2]
                 return value[0]
             elif what == "lost":
                 helper.join(5)

@@ -163,3 +163,18 @@ def test_a_large_first_send_creates_its_dossiers_in_savepoints(engine, monkeypat
         assert len(sizes) == 5 and careful == []  # a tenth first, then 3 full and the rest: all in savepoints
     else:  # chunks of 100: past the 6 savepoints, each chunk creates its dossiers carefully
         assert sizes[:2] == [10, 100] and len(sizes) == 31 and sum(careful) == 3000 - 10 - 5 * 100
+
+
+def test_a_helper_says_its_cpu_time_and_the_bench_counts_it(engine, monkeypatch):
+    from fides.bench import run as bench
+
+    monkeypatch.setattr(reading, "HELPER_BYTES", 0)
+    monkeypatch.setattr(reading, "helper_cpu_seconds", 0.0)
+    (engine.tree.inbox / f"VIDHOSP_{synthetic.FINESS}_20250401000000_0001.txt").write_bytes(
+        _crlf([synthetic.vidhosp_line(i) for i in range(6000)]))
+    engine.run_pass()
+    helper = reading.helper_cpu_seconds
+    assert 0.02 < helper < 30  # the helper's own time: checking 6 000 lines, not its fork server's life
+    mine = sum(os.times()[:4])  # this process and its waited-for children: not the fork server's
+    fides, _ = bench._cpu_seconds(engine.conn.info.backend_pid)
+    assert fides - mine >= helper
