@@ -202,9 +202,9 @@ def _check_in_helper(channel, kind: str, file_id: int, finess: str, name_finess:
                      refs: dict | None, sizes: tuple[int, int, int, int]) -> None:
     """The helper process: reads the file whose descriptor comes first on `channel`, then sends
     ("findings", [...]) and each chunk as ("piece", [...])… ("chunk", None) in file order, and
-    ("done", (lines read, its peak memory in KiB, its CPU seconds)) or ("error", exception) last. `sizes`: the
-    fewest lines and the most bytes per chunk, the chunks wanted for the whole file, findings per
-    batch (the caller's settings)."""
+    ("done", (lines read, its peak memory in KiB, its CPU seconds)) or ("error", exception) last.
+    `sizes`: the fewest lines and the most bytes per chunk, the chunks wanted for the whole file,
+    findings per batch (the caller's settings)."""
     from fides.engine.process import read_blocks  # the engine imports the flows: not at import time
     from fides.flows.dossier_lines import PARTS
 
@@ -245,9 +245,8 @@ def read_in_helper(job, part, apply: Callable[[list[Line]], None]) -> int:
                                     (CHUNK_LINES, CHUNK_BYTES_MAX, FILE_CHUNKS, _FINDINGS_BATCH)))
     helper.start()
     there.close()
-    # Received on a thread: the helper sends the next chunk while this one is applied (a chunk
-    # is larger than a pipe holds: received here only between two chunks, each waited ~8 ms).
-    # One chunk waits, the next is being put together: a third one would only cost memory.
+    # Received on a thread: the helper sends the next chunk while this one is applied. One chunk
+    # waits, the next is being put together: a third one would only cost memory.
     incoming: queue.Queue = queue.Queue(maxsize=1)
     receiver = threading.Thread(target=_receive, args=(here, incoming), name="fides-receive", daemon=True)
     try:

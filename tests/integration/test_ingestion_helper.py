@@ -152,13 +152,14 @@ def test_a_large_first_send_creates_its_dossiers_in_savepoints(engine, monkeypat
     (engine.tree.inbox / f"VIDHOSP_{synthetic.FINESS}_20250401000000_0001.txt").write_bytes(_crlf(lines))
     sizes, careful = [], []
     real_apply, real_careful = dossier_lines._Applier.apply, dossier_lines._Applier._create_carefully
-    monkeypatch.setattr(dossier_lines._Applier, "apply", lambda self, chunk: sizes.append(len(chunk)) or real_apply(self, chunk))
+    monkeypatch.setattr(dossier_lines._Applier, "apply",
+                        lambda self, chunk: sizes.append(len(chunk)) or real_apply(self, chunk))
     monkeypatch.setattr(dossier_lines._Applier, "_create_carefully",
                         lambda self, missing, spans: careful.append(len(missing)) or real_careful(self, missing, spans))
     engine.run_pass()
     assert engine.conn.execute("SELECT count(*), count(DISTINCT nda) FROM dossier").fetchone() == (3000, 3000)
     assert sum(sizes) == 3000
-    if file_chunks == 4:  # the first block tells the file holds ~3 000 lines (LF counted, not CRLF): ~750 a chunk
+    if file_chunks == 4:  # the first block says ~3 000 lines (LF counted, not CRLF): ~750 a chunk
         assert 750 <= sizes[1] < 760 and sizes[0] == sizes[1] // 10 and sizes[1:4] == [sizes[1]] * 3
         assert len(sizes) == 5 and careful == []  # a tenth first, then 3 full and the rest: all in savepoints
     else:  # chunks of 100: past the 6 savepoints, each chunk creates its dossiers carefully
