@@ -39,14 +39,15 @@ class Part:
     single_line: bool  # one current line per dossier (VIDHOSP): the file's last one wins
     span_dates: bool  # the dossier's dates are the span of its lines (RSS), else the last line's
     touch: str
+    bit: int  # in dossier.line_kinds
 
 
 PARTS = {
     "VIDHOSP": Part("VIDHOSP", "date_entree", "date_sortie", lambda lay, line: lay.part(line),
-                    False, True, False, sql.TOUCH_DOSSIERS_FROM_VIDHOSP),
+                    False, True, False, sql.TOUCH_DOSSIERS_FROM_VIDHOSP, 1),
     "RSS": Part("RSS", "date_entree_um", "date_sortie_um", lambda lay, line: "", False, False, True,
-                sql.TOUCH_DOSSIERS_FROM_RSS),
-    "FICHCOMP": Part("FICHCOMP", None, None, lambda lay, line: line[9:11], True, False, False, sql.TOUCH_DOSSIERS),
+                sql.TOUCH_DOSSIERS_FROM_RSS, 2),
+    "FICHCOMP": Part("FICHCOMP", None, None, lambda lay, line: line[9:11], True, False, False, sql.TOUCH_DOSSIERS, 4),
 }
 
 _SAVEPOINTS_MAX = 48  # chunks that may create their dossiers in a savepoint (see _Applier._create)
@@ -80,7 +81,8 @@ class _Applier:
         spans = self._spans(chunk)
         ids: dict[str, int] = {}
         locked: dict[str, int] = {}
-        existing: list[str] = []
+        existing: list[str] = []  # EN_COURS dossiers that were there before this chunk
+        holding: list[str] = []  # those of them with lines of this kind (line_kinds)
         # While a file brings only new dossiers, they are inserted straight away: looking them up
         # first cost 1.6 s of a million-line first send. Once one of them exists (or the file's
         # savepoints are used up), existing dossiers are looked up and locked first (an index
@@ -89,14 +91,14 @@ class _Applier:
         created = self._create(list(spans), spans) if self.fresh else None
         self.fresh = created is not None
         if created is None:
-            existing = self._lock(list(spans), ids, locked)
+            self._lock(list(spans), ids, locked, existing, holding)
             missing = [n for n in spans if n not in ids and n not in locked]
             created = (self._create(missing, spans) or self._create_carefully(missing, spans)) if missing else {}
             raced = [n for n in missing if n not in created]  # created meanwhile by another process
             if raced:
-                existing += self._lock(raced, ids, locked)
+                self._lock(raced, ids, locked, existing, holding)
         ids.update(created)
-        self._touch(chunk, existing, ids, spans)
+        self._touch(chunk, existing, holding, ids, spans)
         dossiers.record_created(conn, list(created.values()), self.cause, job.now)
         self._write(chunk, ids, locked)
 
@@ -122,22 +124,26 @@ class _Applier:
         job = self.job
         ids, created = job.conn.execute(statement, {
             "finess": job.config.finess, "at": job.now, "file_id": job.file_id, "nda": _pack(ndas),
-            "entry": _pack(spans[n][0] for n in ndas), "exit": _pack(spans[n][1] for n in ndas)}).fetchone()
+            "entry": _pack(spans[n][0] for n in ndas), "exit": _pack(spans[n][1] for n in ndas),
+            "bit": self.part.bit}).fetchone()
         return dict(zip(_unpack(created), map(int, _unpack(ids))))
 
-    def _lock(self, ndas: list[str], ids: dict[str, int], locked: dict[str, int]) -> list[str]:
-        """Locks the existing dossiers among `ndas`: EN_COURS ones go to `ids` (and are returned),
-        the others to `locked` with their state."""
-        open_ = []
+    def _lock(self, ndas: list[str], ids: dict[str, int], locked: dict[str, int], existing: list[str],
+              holding: list[str]) -> None:
+        """Locks the existing dossiers among `ndas`: EN_COURS ones go to `ids` and `existing` (and
+        to `holding` if they have lines of this kind), the others to `locked` with their state."""
         found = self.job.conn.execute(sql.LOCK_DOSSIERS, {"finess": self.job.config.finess, "nda": _pack(ndas)})
-        id_texts, nda_texts, states = found.fetchone()
-        for i, nda, state in zip(_unpack(id_texts), _unpack(nda_texts), map(int, _unpack(states))):
+        id_texts, nda_texts, states, kinds = found.fetchone()
+        bit = self.part.bit
+        for i, nda, state, has in zip(_unpack(id_texts), _unpack(nda_texts), map(int, _unpack(states)),
+                                      map(int, _unpack(kinds))):
             if state == dossiers.EN_COURS:
                 ids[nda] = int(i)
-                open_.append(nda)
+                existing.append(nda)
+                if has & bit:
+                    holding.append(nda)
             else:
                 locked[nda] = state
-        return open_
 
     def _spans(self, chunk: list[Line]) -> dict[str, tuple[str | None, str | None]]:
         """Per dossier of the chunk: (entry, exit) of its last line, or of all its lines (RSS)."""
@@ -155,23 +161,27 @@ class _Applier:
                               max(filter(None, (seen[1], exit_)), default=None))
         return spans
 
-    def _touch(self, chunk: list[Line], existing: list[str], ids: dict[str, int], spans) -> None:
-        """Existing EN_COURS dossiers: previous lines of the part retired, dossier to validate."""
+    def _touch(self, chunk: list[Line], existing: list[str], holding: list[str], ids: dict[str, int],
+               spans) -> None:
+        """Existing EN_COURS dossiers: previous lines of the part retired (only those `holding`
+        lines of this kind can have some: RSS after VIDHOSP then skips 1.2 s of probes per million
+        dossiers), dossier to validate."""
         if not existing:
             return
         job, part = self.job, self.part
-        if part.per_subtype:
-            wanted = set(existing)
-            pairs = sorted({(ids[ln[1]], ln[2]) for ln in chunk if ln[1] in wanted})
-        else:
-            pairs = sorted((ids[n], "") for n in existing)
-        scope = "AND dl.subtype = k.subtype" if part.per_subtype else ""
-        job.conn.execute(sql.RETIRE_LINES.format(scope=scope), {
-            "at": job.now, "kind": part.kind, "file_id": job.file_id, "single": part.single_line,
-            "id": _pack(p[0] for p in pairs), "subtype": _pack(p[1] for p in pairs)})
+        if holding:
+            if part.per_subtype:
+                wanted = set(holding)
+                pairs = sorted({(ids[ln[1]], ln[2]) for ln in chunk if ln[1] in wanted})
+            else:
+                pairs = sorted((ids[n], "") for n in holding)
+            scope = "AND dl.subtype = k.subtype" if part.per_subtype else ""
+            job.conn.execute(sql.RETIRE_LINES.format(scope=scope), {
+                "at": job.now, "kind": part.kind, "file_id": job.file_id, "single": part.single_line,
+                "id": _pack(p[0] for p in pairs), "subtype": _pack(p[1] for p in pairs)})
         job.conn.execute(part.touch, {"at": job.now, "id": _pack(ids[n] for n in existing),
                                       "entry": _pack(spans[n][0] for n in existing),
-                                      "exit": _pack(spans[n][1] for n in existing)})
+                                      "exit": _pack(spans[n][1] for n in existing), "bit": part.bit})
 
     def _write(self, chunk: list[Line], ids: dict[str, int], locked: dict[str, int]) -> None:
         job, part = self.job, self.part

@@ -114,6 +114,10 @@ dossier = Table(
     # the file whose lines created the dossier: its creation event is found through it (migration
     # 0007); no foreign key, as on dossier_line: a per-row check on the ingestion's hot path
     Column("creation_file_id", BigInteger),
+    # the kinds of its current lines, a bit each (VIDHOSP 1, RSS 2, FICHCOMP 4; migration 0012): set
+    # with the lines, never cleared (a line stops being current only when one of its kind replaces
+    # it), so the merge skips looking for lines to retire, or for a VIDHOSP line, a probe each
+    Column("line_kinds", SmallInteger, nullable=False, server_default=text("0")),
     UniqueConstraint("finess", "nda"),
     # the validation sweep and the billing run walk these in id order, a batch at a time;
     # new dossiers (EN_COURS) skip the VALIDE one

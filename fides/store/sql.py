@@ -92,10 +92,11 @@ SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; SET LOCAL ena
 # its history finds its creation event through it (the web's DOSSIER_HISTORY).
 # The new ids come back as two texts (ids, N°s), not as a row each: turning 10 000 rows into
 # Python tuples cost the applying side 16 ms a chunk, 1.6 s of a million-line file.
+# `line_kinds` gets the bit of the lines' kind (dossier_lines.Part.bit), as does every touch below.
 INSERT_DOSSIERS = """
 WITH created AS (
-    INSERT INTO dossier (finess, nda, entry_date, exit_date, last_flow_at, creation_file_id)
-    SELECT %(finess)s, k.nda, k.entry_date, k.exit_date, %(at)s, %(file_id)s
+    INSERT INTO dossier (finess, nda, entry_date, exit_date, last_flow_at, creation_file_id, line_kinds)
+    SELECT %(finess)s, k.nda, k.entry_date, k.exit_date, %(at)s, %(file_id)s, %(bit)s
     FROM unnest(string_to_array(%(nda)s, chr(31)), string_to_array(%(entry)s, chr(31), '')::date[],
                 string_to_array(%(exit)s, chr(31), '')::date[]) AS k(nda, entry_date, exit_date)
     {on_conflict}RETURNING id, nda
@@ -110,10 +111,11 @@ CREATE_DOSSIERS_RACED = INSERT_DOSSIERS.format(on_conflict="ON CONFLICT (finess,
 # (OFFSET 0 keeps it a lookup per N°), then the rows are locked through the primary key: as a
 # plain join on a table without statistics, the planner walked every dossier of the FINESS for
 # each N° of the chunk (2 001 dossiers: 240 ms instead of 8 ms, quadratic).
-# (Answered as three texts, like INSERT_DOSSIERS.)
+# (Answered as four texts, like INSERT_DOSSIERS.)
 LOCK_DOSSIERS = """
-SELECT string_agg(l.id::text, chr(31)), string_agg(l.nda, chr(31)), string_agg(l.state::text, chr(31))
-FROM (SELECT d.id, d.nda, d.state FROM dossier d
+SELECT string_agg(l.id::text, chr(31)), string_agg(l.nda, chr(31)), string_agg(l.state::text, chr(31)),
+       string_agg(l.line_kinds::text, chr(31))
+FROM (SELECT d.id, d.nda, d.state, d.line_kinds FROM dossier d
       WHERE d.id = ANY(ARRAY(SELECT f.id FROM unnest(string_to_array(%(nda)s, chr(31))) AS k(nda)
                              CROSS JOIN LATERAL (SELECT id FROM dossier WHERE finess = %(finess)s AND nda = k.nda
                                                  OFFSET 0) AS f))
@@ -141,30 +143,29 @@ COPY dossier_line (dossier_id, kind, subtype, layout, seq, line, file_id, line_n
 """
 
 # Existing dossiers the chunk touched: to validate again. VIDHOSP gives the stay's dates;
-# FICHCOMP none; RSS its RUMs' span, only while no VIDHOSP line gives the stay's own dates (and
-# widened, not replaced, when an earlier chunk of this file already set them).
+# FICHCOMP none; RSS its RUMs' span, only while no VIDHOSP line gives the stay's own dates (its
+# bit in line_kinds, 1; and widened, not replaced, when an earlier chunk of this file set them).
 TOUCH_DOSSIERS = """
-UPDATE dossier d SET to_validate = true, last_flow_at = %(at)s
+UPDATE dossier d SET to_validate = true, last_flow_at = %(at)s, line_kinds = d.line_kinds | %(bit)s
 FROM unnest(string_to_array(%(id)s, chr(31))::bigint[]) AS k(id) WHERE d.id = k.id
 """
 
 TOUCH_DOSSIERS_FROM_VIDHOSP = """
-UPDATE dossier d SET to_validate = true, last_flow_at = %(at)s, entry_date = k.entry_date, exit_date = k.exit_date
+UPDATE dossier d SET to_validate = true, last_flow_at = %(at)s, entry_date = k.entry_date, exit_date = k.exit_date,
+       line_kinds = d.line_kinds | %(bit)s
 FROM unnest(string_to_array(%(id)s, chr(31))::bigint[], string_to_array(%(entry)s, chr(31), '')::date[],
             string_to_array(%(exit)s, chr(31), '')::date[]) AS k(id, entry_date, exit_date)
 WHERE d.id = k.id
 """
 
 TOUCH_DOSSIERS_FROM_RSS = """
-UPDATE dossier d SET to_validate = true, last_flow_at = %(at)s,
-       entry_date = CASE WHEN v.has THEN d.entry_date WHEN d.last_flow_at = %(at)s
+UPDATE dossier d SET to_validate = true, last_flow_at = %(at)s, line_kinds = d.line_kinds | %(bit)s,
+       entry_date = CASE WHEN d.line_kinds & 1 <> 0 THEN d.entry_date WHEN d.last_flow_at = %(at)s
                          THEN least(d.entry_date, k.entry_date) ELSE k.entry_date END,
-       exit_date = CASE WHEN v.has THEN d.exit_date WHEN d.last_flow_at = %(at)s
+       exit_date = CASE WHEN d.line_kinds & 1 <> 0 THEN d.exit_date WHEN d.last_flow_at = %(at)s
                         THEN greatest(d.exit_date, k.exit_date) ELSE k.exit_date END
 FROM unnest(string_to_array(%(id)s, chr(31))::bigint[], string_to_array(%(entry)s, chr(31), '')::date[],
             string_to_array(%(exit)s, chr(31), '')::date[]) AS k(id, entry_date, exit_date)
-CROSS JOIN LATERAL (SELECT count(*) > 0 AS has FROM (SELECT 1 FROM dossier_line l WHERE l.dossier_id = k.id
-                                   AND l.kind = 'VIDHOSP' AND l.current LIMIT 1) one) v
 WHERE d.id = k.id
 """
 

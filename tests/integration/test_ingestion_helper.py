@@ -22,7 +22,11 @@ _SNAPSHOT = {
              "arl_text FROM flux_file ORDER BY id",
     "errors": "SELECT f.name, e.line_no, e.position, e.code, e.severity, e.message FROM file_error e "
               "JOIN flux_file f ON f.id = e.file_id ORDER BY f.id, e.id",
-    "dossiers": "SELECT nda, state, to_validate, entry_date, exit_date FROM dossier ORDER BY nda",
+    "dossiers": "SELECT nda, state, to_validate, entry_date, exit_date, line_kinds FROM dossier ORDER BY nda",
+    # dossiers whose line_kinds (migration 0012) are not the kinds of their current lines: none
+    "line_kinds_wrong": "SELECT d.id FROM dossier d LEFT JOIN dossier_line l ON l.dossier_id = d.id AND l.current "
+                        "GROUP BY d.id HAVING d.line_kinds <> coalesce(bit_or(CASE l.kind WHEN 'VIDHOSP' THEN 1 "
+                        "WHEN 'RSS' THEN 2 ELSE 4 END), 0)",
     "lines": "SELECT d.nda, f.name, l.kind, l.subtype, l.layout, l.seq, l.line, l.line_no, l.current "
              "FROM dossier_line l JOIN dossier d ON d.id = l.dossier_id JOIN flux_file f ON f.id = l.file_id "
              "ORDER BY f.id, l.line_no",
@@ -90,6 +94,7 @@ def test_a_helper_leaves_what_the_process_leaves(engine_on, db_url, other_db_url
     assert statuses == ["OK", "OK", "OK", "OK", "KO"]  # what the scenario is about
     assert {row[3] for row in alone["errors"]} >= {"FMT002", "FMT008", "FMT101"}  # truncated, FINESS key, X
     assert len(alone["lines"]) > 300
+    assert alone["line_kinds_wrong"] == []
     for key in _SNAPSHOT:
         assert helper[key] == alone[key], key
 
