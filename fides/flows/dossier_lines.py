@@ -163,25 +163,30 @@ class _Applier:
 
     def _touch(self, chunk: list[Line], existing: list[str], holding: list[str], ids: dict[str, int],
                spans) -> None:
-        """Existing EN_COURS dossiers: previous lines of the part retired (only those `holding`
-        lines of this kind can have some: RSS after VIDHOSP then skips 1.2 s of probes per million
-        dossiers), dossier to validate."""
+        """Existing EN_COURS dossiers: previous lines of the part retired, dossier to validate."""
         if not existing:
             return
         job, part = self.job, self.part
         if holding:
-            if part.per_subtype:
-                wanted = set(holding)
-                pairs = sorted({(ids[ln[1]], ln[2]) for ln in chunk if ln[1] in wanted})
-            else:
-                pairs = sorted((ids[n], "") for n in holding)
-            scope = "AND dl.subtype = k.subtype" if part.per_subtype else ""
-            job.conn.execute(sql.RETIRE_LINES.format(scope=scope), {
-                "at": job.now, "kind": part.kind, "file_id": job.file_id, "single": part.single_line,
-                "id": _pack(p[0] for p in pairs), "subtype": _pack(p[1] for p in pairs)})
+            self._retire(chunk, holding, ids)
         job.conn.execute(part.touch, {"at": job.now, "id": _pack(ids[n] for n in existing),
                                       "entry": _pack(spans[n][0] for n in existing),
                                       "exit": _pack(spans[n][1] for n in existing), "bit": part.bit})
+
+    def _retire(self, chunk: list[Line], holding: list[str], ids: dict[str, int]) -> None:
+        """The current lines of the part that the chunk's lines replace, on the dossiers `holding`
+        lines of its kind: only they can have some (RSS after VIDHOSP skips 1.2 s of probes per
+        million dossiers)."""
+        job, part = self.job, self.part
+        if part.per_subtype:
+            wanted = set(holding)
+            pairs = sorted({(ids[ln[1]], ln[2]) for ln in chunk if ln[1] in wanted})
+        else:
+            pairs = sorted((ids[n], "") for n in holding)
+        scope = "AND dl.subtype = k.subtype" if part.per_subtype else ""
+        job.conn.execute(sql.RETIRE_LINES.format(scope=scope), {
+            "at": job.now, "kind": part.kind, "file_id": job.file_id, "single": part.single_line,
+            "id": _pack(p[0] for p in pairs), "subtype": _pack(p[1] for p in pairs)})
 
     def _write(self, chunk: list[Line], ids: dict[str, int], locked: dict[str, int]) -> None:
         job, part = self.job, self.part
