@@ -14,7 +14,6 @@ from pathlib import Path
 
 import psycopg
 from psycopg.conninfo import make_conninfo
-from psycopg.types.json import Jsonb
 
 log = logging.getLogger(__name__)
 
@@ -31,42 +30,9 @@ def embedded_url(pgdata: Path) -> str:
         import pgserver  # imported lazily: external-database installs never start it
 
         pgdata.mkdir(parents=True, exist_ok=True)
-        fresh = not (pgdata / "PG_VERSION").exists()
         server = pgserver.get_server(pgdata, cleanup_mode="stop")
         _embedded[pgdata] = server
-        waiting = _tune(server.get_uri())
-        if waiting and fresh:  # nobody else uses it yet: restart it now
-            from pgserver import _commands
-
-            with server._lock:
-                _commands.pg_ctl(["-w", "-m", "fast", "restart"], pgdata=pgdata, user=server.system_user)
-                server.ensure_postgres_running()
-        elif waiting:
-            log.info("embedded database: %s take effect at its next start", ", ".join(waiting))
     return server.get_uri()
-
-
-# The embedded server's settings, for fides's work: files of up to a million lines written in one
-# transaction. PostgreSQL's defaults (128 MB of buffers, a checkpoint every 1 GB of WAL) made a
-# 1 000 000-line file checkpoint in its middle and write back its own pages as it went:
-# 1M VIDHOSP lines then RSS, A/B in a harness, 12.6/12.8 -> 11.0/11.0 s and 16.8/17.0 -> 14.8/15.0 s.
-# operations.md gives the same settings for an external server.
-EMBEDDED_SETTINGS = {"shared_buffers": "256MB", "wal_buffers": "32MB", "max_wal_size": "4GB",
-                     "checkpoint_timeout": "15min"}
-
-
-def _tune(url: str) -> list[str]:
-    """Gives the embedded server EMBEDDED_SETTINGS (kept in its postgresql.auto.conf); returns
-    the names of those that take effect only at its next start."""
-    with psycopg.connect(url, autocommit=True) as conn:
-        differ = conn.execute("SELECT name, context FROM pg_settings WHERE name = ANY(%s) "
-                              "AND current_setting(name) <> (%s::jsonb ->> name)",
-                              [list(EMBEDDED_SETTINGS), Jsonb(EMBEDDED_SETTINGS)]).fetchall()
-        for name, _ in differ:
-            conn.execute(f"ALTER SYSTEM SET {name} = '{EMBEDDED_SETTINGS[name]}'")  # our constants only
-        if differ:
-            conn.execute("SELECT pg_reload_conf()")
-    return [name for name, context in differ if context == "postmaster"]
 
 
 def stop_embedded(pgdata: Path) -> None:
