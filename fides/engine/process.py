@@ -110,18 +110,20 @@ def _local(at: dt.datetime) -> dt.datetime:
     return at.astimezone().replace(tzinfo=None)
 
 
-# The latin-1 bytes str.isprintable accepts: not the C0/C1 controls, DEL, NBSP (0xA0) nor the
-# soft hyphen (0xAD). Whatever a block keeps once these are deleted tells, in C, whether any of its
-# lines has a character the line check would refuse (tests/integration/test_read_blocks.py checks
-# the table against str.isprintable, byte by byte).
-_PRINTABLE = bytes(b for b in range(256) if chr(b).isprintable())
+# The latin-1 bytes of a plain line: those str.isprintable accepts (not the C0/C1 controls, DEL,
+# NBSP (0xA0) nor the soft hyphen (0xAD)), but the backslash, the one of them COPY's text format
+# escapes. Whatever a block keeps once these are deleted tells, in C, whether any of its lines has
+# a character the line check would refuse or a row would need escaped
+# (tests/integration/test_read_blocks.py checks the table byte by byte).
+_PLAIN = bytes(b for b in range(256) if chr(b).isprintable() and b != ord("\\"))
 
 
 def read_blocks(fd: int) -> Iterator[Block]:
     """The file's lines without their terminator (LF or CRLF), as latin-1 text (every byte maps to
     one character: a line written back is byte-identical to the one read), a block of about CHUNK
     bytes at a time. A block is `plain` when none of its lines has a character that
-    str.isprintable refuses: checked on the whole block, ~0.2 µs a VIDHOSP line instead of 1.2."""
+    str.isprintable refuses, nor a backslash: checked on the whole block, ~0.2 µs a VIDHOSP line
+    instead of 1.2 for the check, and its lines go into COPY rows as they are."""
     os.lseek(fd, 0, os.SEEK_SET)
     rest = b""
     number = 0
@@ -140,7 +142,7 @@ def read_blocks(fd: int) -> Iterator[Block]:
 def _block(data: bytes, number: int):
     """Yields the block of the lines of `data` (complete lines, each ending with LF); returns the
     number of its last line."""
-    left = data.translate(None, _PRINTABLE)  # the LFs, the CRs and any refused character: small
+    left = data.translate(None, _PLAIN)  # the LFs, the CRs and any other character: few
     lf, cr = left.count(b"\n"), left.count(b"\r")
     text = data.decode("latin-1")
     if cr == lf and len(lines := text.split("\r\n")) == lf + 1:
@@ -154,7 +156,7 @@ def _block(data: bytes, number: int):
     if faults.armed("read"):
         for _ in lines:
             faults.point("read")
-    yield number + 1, lines, len(left) == lf + cr and cr == crlf  # plain: nothing refused, no lone CR
+    yield number + 1, lines, len(left) == lf + cr and cr == crlf  # plain: nothing else, no lone CR
     return number + len(lines)
 
 

@@ -6,10 +6,10 @@ of each repeated zone. Each shape is compiled once into absolute slices, then ca
 
 * `check` first runs a fast path: no control character (`str.isprintable`, or the reader's check of
   the whole block: `plain`), one precompiled regex over the whole line (digits where digits are
-  due, required fields not blank, no 'X' placeholder, enumerated values), then `set.issuperset`
-  over the dates and FINESS numbers already seen valid (a new one is validated once and
-  remembered), the NIR key arithmetic and frozenset lookups for referential codes. Only when it
-  fails is the line diagnosed field by field, which is what produces precise findings.
+  due, real calendar dates, required fields not blank, no 'X' placeholder, enumerated values),
+  then `set.issuperset` over the FINESS numbers already seen valid (a new one is validated once
+  and remembered), the NIR key arithmetic and frozenset lookups for referential codes. Only when
+  it fails is the line diagnosed field by field, which is what produces precise findings.
 * `parse` runs a function generated for the fixed part and one per zone block: a dict display of
   slices, with parsed values taken from caches (values.py).
 * `render` of a flat layout (B2 records) runs a generated function too (`_renderer`), and
@@ -30,7 +30,7 @@ from fides.errors import Finding
 from fides.identifiers import finess_valid, nir_full_valid, nir_valid
 
 from .model import PADDABLE, Field, LayoutError, Spec, Zone
-from .values import DATES, VALID_DATES, VALID_FINESS, Cache, EncodeError, converter, encode, is_digits, is_valid_date
+from .values import DATE_PATTERNS, DATES, VALID_FINESS, Cache, EncodeError, converter, encode, is_digits, is_valid_date
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SHAPES_MAX = 4096
@@ -261,10 +261,10 @@ class Shape:
 
     # --- fast path ------------------------------------------------------------------------
     def _compile_fast(self) -> None:
-        """One regex for the whole line (digits, required fields not blank, no 'X' where a
-        placeholder is possible, enumerated values; text is any character: `fast` refuses the
-        control characters first, in C, 1.2 µs a VIDHOSP line less than a character class per
-        field), then set lookups for what a regex cannot say: calendar dates, NIR and FINESS keys."""
+        """One regex for the whole line (digits, real dates, required fields not blank, no 'X'
+        where a placeholder is possible, enumerated values; text is any character: `fast` refuses
+        the control characters first, in C, 1.2 µs a VIDHOSP line less than a character class per
+        field), then what a regex cannot say: NIR and FINESS keys, referential codes."""
         its = self.items
         runs: list[list] = []  # [pattern, repeat]; consecutive simple classes are merged
         for it in its:
@@ -273,6 +273,8 @@ class Shape:
             if f.values is not None:  # N fields may be enumerated too (entity numbers, months)
                 alts = [re.escape(v.ljust(n)) for v in sorted(f.values) if len(v) <= n]
                 full = "(?:" + "|".join(alts + ([" " * n] if f.required != "O" else [])) + ")"
+            elif f.type in DATES:  # real dates only (the model keeps each at its format's length)
+                full = DATE_PATTERNS[f.type] if f.required == "O" else f"(?:{DATE_PATTERNS[f.type]}| {{{n}}})"
             elif f.type != "A":  # a required one is never blank here (blank_if_unknown: diagnose decides)
                 cls = "[0-9]" if f.required == "O" else None
                 full = None if cls else f"(?:[0-9]{{{n}}}| {{{n}}})"
@@ -287,14 +289,10 @@ class Shape:
             else:
                 runs.append([cls, n])
         self.template = re.compile("".join(p if k == 0 else f"{p}{{{k}}}" for p, k in runs), re.DOTALL).fullmatch
-        self.date_checks = tuple(
-            (t, VALID_DATES[t], g) for t in DATES if (g := _getter([it for it in its if it.field.type == t]))
-        )
         at = {(it.prefix, it.field.name): it for it in its}
         self.spans = {key: (it.a, it.b) for key, it in at.items()}
         self.nir_items = tuple(it for it in its if it.field.check == "nir")
-        self.beyond_template = tuple(it for it in its if it.field.type in DATES or it.field.check
-                                     or (it.field.values is None and it.field.ref))
+        self.beyond_template = tuple(it for it in its if it.field.check or (it.field.values is None and it.field.ref))
         nirs = []
         for it in its:
             if it.field.check == "nir":
@@ -335,11 +333,6 @@ class Shape:
         # (NBSP, soft hyphen, C1 controls) that then go to diagnose, which accepts them
         if not (plain or line.isprintable()) or self.template(line) is None:
             return False
-        for fmt, valid, g in self.date_checks:
-            dates = g(line)
-            if not valid.issuperset(dates) and not all(d in valid or is_valid_date(fmt, d) for d in dates):
-                return False  # a date never seen before is validated once, then known
-
         for a, m, b in self.nirs:
             if a is None:
                 return False
@@ -363,7 +356,7 @@ class Shape:
     def diagnose(self, line: str, refs, line_no: int, sensitive: frozenset[str],
                  every_field: bool = False) -> list[Finding]:
         """Every finding of `line`. When the whole-line regex matches, only the fields it cannot
-        judge (dates, referential codes, keys) are looked at, unless `every_field` (the reference
+        judge (referential codes, keys) are looked at, unless `every_field` (the reference
         the tests compare against): measured 31 → 23 µs per bad VIDHOSP line."""
         out = _controls(line, line_no)
         spans = self.spans

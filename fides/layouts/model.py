@@ -12,6 +12,7 @@ from lxml import etree
 from fides.errors import Finding
 
 INTERFACES_DIR = Path(os.environ.get("FIDES_INTERFACES_DIR") or Path(__file__).resolve().parents[2] / "interfaces")
+_DATE_LENGTHS = {"D": 8, "D6": 6, "D8": 8}  # JJMMAAAA, AAMMJJ, AAAAMMJJ
 PADDABLE = frozenset("A D D6 D8".split())  # types written with spaces when absent: a trimmed tail may hold only these
 
 
@@ -148,6 +149,8 @@ def _validate(spec: Spec) -> None:
         for other in (f.body, f.blank_if_unknown):
             if other and other not in names:
                 raise DescriptionError(f"{where}: {f.name} refers to unknown field {other}")
+        if f.type in _DATE_LENGTHS and f.length != _DATE_LENGTHS[f.type]:  # the fast path's regex says so
+            raise DescriptionError(f"{where}: date {f.name} ({f.type}) needs {_DATE_LENGTHS[f.type]} characters")
         if f.check == "nir" and not f.body and f.length != 15:
             raise DescriptionError(f"{where}: {f.name}: check=nir without body needs 15 characters")
         if f.alt_lengths and f.zone:

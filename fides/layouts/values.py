@@ -74,10 +74,27 @@ INT = Cache(_to_int)
 DATES = {fmt: Cache(_date_maker(fmt)) for fmt in ("D", "D6", "D8")}
 _AMOUNTS: dict[int, Cache] = {}
 
-# Raw strings known to be valid, per check category, for the fast path (set.issuperset runs in C).
-# They only grow with values that were fully validated, so their size is bounded by real data.
-VALID_DATES = {"D": {" " * 8}, "D6": {" " * 6}, "D8": {" " * 8}}
+# FINESS numbers known to be valid, for the fast path (set.issuperset runs in C). It only grows
+# with values that were fully validated, so its size is bounded by real data.
 VALID_FINESS: set[str] = set()
+
+
+def _date_pattern(fmt: str) -> str:
+    """A regex matching exactly the digit strings of `fmt` that are real dates (those DATES[fmt]
+    turns into a date): the calendar in the pattern, leap years included (year 0 is none)."""
+    year, leap = ("(?!0000)[0-9]{4}", "(?!0000)(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])"
+                                      "|(?:[02468][048]|[13579][26])00)")
+    if fmt == "D6":  # 2-digit years are 19xx or 20xx (_PIVOT), and 2000 is a leap year
+        year, leap = "[0-9]{2}", "(?:0[048]|[2468][048]|[13579][26])"
+    days = (("(?:0[1-9]|1[0-9]|2[0-8])", "(?:0[1-9]|1[0-2])"),  # (day, month) pairs of every year
+            ("(?:29|30)", "(?:0[13-9]|1[0-2])"), ("31", "(?:0[13578]|1[02])"))
+    if fmt == "D":  # JJMMAAAA
+        return f"(?:(?:{'|'.join(d + m for d, m in days)}){year}|2902{leap})"
+    return f"(?:{year}(?:{'|'.join(m + d for d, m in days)})|{leap}0229)"  # AAAAMMJJ, AAMMJJ
+
+
+# Dates are checked by the fast path's regex (a set of the dates seen cost 1 µs a VIDHOSP line)
+DATE_PATTERNS = {fmt: _date_pattern(fmt) for fmt in DATES}
 
 
 def amounts(decimals: int) -> Cache:
@@ -98,10 +115,7 @@ def converter(ftype: str, decimals: int = 0) -> Cache | None:
 
 
 def is_valid_date(ftype: str, raw: str) -> bool:
-    ok = isinstance(DATES[ftype][raw], date)
-    if ok:
-        VALID_DATES[ftype].add(raw)
-    return ok
+    return isinstance(DATES[ftype][raw], date)
 
 
 # --- writing ------------------------------------------------------------------------------

@@ -163,6 +163,7 @@ def test_a_new_vidhosp_version_is_just_a_new_description():
     (lambda t: t.replace(b'counter="nb_dmt"', b'counter="nb_venues_x"'), "counter"),
     (lambda t: t.replace(b'<part name="restreint" length="389"', b'<part name="restreint" length="387"'), "restreint"),
     (lambda t: t.replace(b'type="M" decimals="2"', b'type="M"', 1), "decimals"),
+    (lambda t: t.replace(b'type="D"', b'type="D6"', 1), r"\(D6\) needs 6 characters"),
 ])
 def test_broken_descriptions_are_refused(edit, message):
     with pytest.raises(DescriptionError, match=message):

@@ -2,6 +2,7 @@
 zone counts, restreint form, V016 counter widths, trimmed or early-stopping lines) parse, render
 back byte for byte, check without blocking finding, and are detected as their own layout."""
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from fides.identifiers import finess_key, nir_key
 from fides.layouts import detect, load, names
+from fides.layouts.values import DATE_PATTERNS, DATES
 
 REFS = {
     "regimes": {"01", "02", "03"}, "mode_traitement": {"03", "04", "23"}, "discipline_prestation_dmt": {"101", "203", "216"},
@@ -182,3 +184,19 @@ def test_fast_path_agrees_with_the_field_by_field_diagnosis(example, where, text
     assert [f for f in lay.check(mutated, REFS) if f.code not in ("FMT102", "FMT103")] == slow
     if mutated.isprintable():  # what engine.process.read_blocks says of it, for its whole block
         assert lay.check(mutated, REFS, 0, True) == lay.check(mutated, REFS)
+
+
+@pytest.mark.parametrize("fmt", ["D", "D8", "D6"])
+def test_the_date_regex_accepts_exactly_the_real_dates(fmt):
+    """The fast path's date regex (values.DATE_PATTERNS) says what the date parser says, for every
+    day 00-39 of every month 00-19 in years around each leap-year rule (and year 0)."""
+    match = re.compile(DATE_PATTERNS[fmt]).fullmatch
+    years = ([f"{y:02d}" for y in range(100)] if fmt == "D6" else
+             ["0000", "0001", "0004", "0096", "0100", "0400", "1600", "1900", "1996", "2000", "2023", "2024",
+              "2100", "9996", "9999"])
+    raws = [f"{d:02d}{m:02d}{y}" if fmt == "D" else f"{y}{m:02d}{d:02d}"
+            for d in range(40) for m in range(20) for y in years]
+    real = {raw for raw in raws if isinstance(DATES[fmt][raw], date)}
+    assert {raw for raw in raws if match(raw)} == real
+    leap, common = {"D": ("29022024", "29022023"), "D8": ("20240229", "20230229"), "D6": ("240229", "230229")}[fmt]
+    assert len(real) > 300 * len(years) and leap in real and common not in real

@@ -10,10 +10,10 @@ from fides.flows.base import FindingSink
 FILE_ID = 42
 
 
-def _read(texts: list[str], chunk_lines: int = 10, kind: str = "VIDHOSP"):
+def _read(texts: list[str], chunk_lines: int = 10, kind: str = "VIDHOSP", plain: bool = False):
     chunks: list[list] = []
     sink = FindingSink(keep=100)
-    count = reading.read([(1, texts, False)], dossier_lines.PARTS[kind], FILE_ID, synthetic.FINESS, None, None,
+    count = reading.read([(1, texts, plain)], dossier_lines.PARTS[kind], FILE_ID, synthetic.FINESS, None, None,
                          sink, chunks.append, chunk_lines)
     return count, chunks, sink
 
@@ -49,9 +49,17 @@ def test_a_line_of_another_finess_is_refused_with_its_code():
     assert all(line[0] != 2 for chunk in chunks for line in chunk)
 
 
-def test_control_characters_in_a_line_are_escaped_for_copy():
-    row = reading._row("RSS", "", "rss_grp_122", 7, "a\\b\tc", FILE_ID)
-    assert row == f"\tRSS\t\trss_grp_122\t7\ta\\\\b\\tc\t{FILE_ID}\t7\t"
+def test_a_backslash_in_a_line_is_escaped_for_copy_unless_the_block_is_plain():
+    line = synthetic.vidhosp_line(1)
+    at = 139  # num_admin_sejour_mere (free text, positions 140-159), before the stay's dates
+    texts = [line[:at] + "a\\b" + line[at + 3:]]
+    _, chunks, sink = _read(texts)  # as read_blocks gives a block with a backslash: not plain
+    assert sink.total == 0
+    _, _, _, row, entry, exit_ = chunks[0][0]
+    assert row.split("\t")[5] == texts[0].replace("\\", "\\\\")  # COPY reads \\ as \
+    _, plain_chunks, _ = _read([line], plain=True)  # nothing to escape: the line goes in as it is
+    assert plain_chunks[0][0][3].split("\t")[5] == line
+    assert (entry, exit_) == plain_chunks[0][0][4:] and entry is not None  # read from the line, not the row
 
 
 def test_a_large_file_is_cut_in_few_chunks_from_its_first_block():
