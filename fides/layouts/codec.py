@@ -239,7 +239,6 @@ class Shape:
         # a shorter line may be padded only if everything missing is space-padded text or dates
         self.floor = 0 if layout.short == "absent" else max((it.b for it in items if it.field.type not in PADDABLE), default=0)
         self._compile_fast()
-        self._codes = None
         self._subsets: dict = {}  # field names wanted -> (parse_fixed, zone plan)
 
     def parse(self, line: str, zones=None, fields=None) -> dict:
@@ -307,50 +306,60 @@ class Shape:
         fin = [it for it in its if it.field.check == "finess"]
         VALID_FINESS.update(" " * it.field.length for it in fin)
         self.g_finess = _getter(fin)
+        self._codes = None
+        self.fast = self._compile_fast_function()
 
-    def codes(self, refs):
-        """(getter, allowed padded raw values) of the fields checked against `refs` tables;
-        cached for the last `refs` object (pass the same mapping for a whole file)."""
-        cached = self._codes
-        if cached is None or cached[0] is not refs:
-            items, sets = [], []
-            for it in self.items:
-                f = it.field
-                table = _table(refs, f.ref) if f.values is None and f.ref else None
-                if table is not None:
-                    padded = {c.ljust(f.length) for c in table if len(c) <= f.length}
-                    if f.required != "O":
-                        padded.add(" " * f.length)
-                    items.append(it)
-                    sets.append(frozenset(padded))
-            cached = self._codes = (refs, _getter(items), tuple(sets))  # one assignment: thread-safe
-        return cached[1], cached[2]
+    def _codes_for(self, refs) -> tuple:
+        """(refs, getter, allowed padded raw values) of the fields checked against `refs` tables,
+        kept for the last `refs` object (the same mapping for a whole file)."""
+        items, sets = [], []
+        for it in self.items:
+            f = it.field
+            table = _table(refs, f.ref) if f.values is None and f.ref else None
+            if table is not None:
+                padded = {c.ljust(f.length) for c in table if len(c) <= f.length}
+                if f.required != "O":
+                    padded.add(" " * f.length)
+                items.append(it)
+                sets.append(frozenset(padded))
+        found = self._codes = (refs, _getter(items), tuple(sets))  # one assignment: thread-safe
+        return found
 
-    def fast(self, line: str, refs, plain: bool = False) -> bool:
-        """True only when the line has no finding at all (conservative: False sends it to diagnose).
-        `plain`: the reader already knows the line has only characters str.isprintable accepts."""
+    def _compile_fast_function(self):
+        """`fast(line, refs, plain=False)`: True only when the line has no finding at all
+        (conservative: False sends it to diagnose); `plain`: the reader already knows the line has
+        only characters str.isprintable accepts. Generated for the shape: each NIR key check
+        written out with its slices, no loop nor attribute to look up (a VIDHOSP line has three)."""
         # isprintable (in C) refuses the control characters, and a few printable-looking ones
         # (NBSP, soft hyphen, C1 controls) that then go to diagnose, which accepts them
-        if not (plain or line.isprintable()) or self.template(line) is None:
-            return False
+        src = ["if not (plain or line.isprintable()) or _template(line) is None:", "    return False"]
         for a, m, b in self.nirs:
-            if a is None:
-                return False
-            body, key = line[a:m], line[m:b]
-            if key.isdigit() and key.isascii():
-                if not (body.isdigit() and body.isascii()) or 97 - int(body) % 97 != int(key):
-                    return False
-            elif key.strip(" ") or body.strip(" "):
-                return False
-        if self.g_finess:
-            numbers = self.g_finess(line)
-            if not VALID_FINESS.issuperset(numbers) and not all(map(_finess_seen, numbers)):
-                return False
-        if refs is not None:
-            g_codes, sets = self.codes(refs)
-            if g_codes and not all(map(contains, sets, g_codes(line))):
-                return False
-        return True
+            if a is None:  # pragma: no cover - body and key apart: no such layout yet, diagnose decides
+                src.append("return False")
+                break
+            src += [f"key = line[{m}:{b}]",
+                    "if key.isdigit() and key.isascii():",
+                    f"    body = line[{a}:{m}]",
+                    "    if not (body.isdigit() and body.isascii()) or 97 - int(body) % 97 != int(key):",
+                    "        return False",
+                    f"elif key.strip(' ') or line[{a}:{m}].strip(' '):",
+                    "    return False"]
+        if self.g_finess:  # numbers seen valid, or validated once and remembered
+            src += ["numbers = _g_finess(line)",
+                    "if not _VALID_FINESS.issuperset(numbers) and not all(map(_finess_seen, numbers)):",
+                    "    return False"]
+        src += ["if refs is not None:",
+                "    codes = _shape._codes",
+                "    if codes is None or codes[0] is not refs:",
+                "        codes = _shape._codes_for(refs)",
+                "    if codes[1] and not all(map(_contains, codes[2], codes[1](line))):",
+                "        return False",
+                "return True"]
+        env = {"_template": self.template, "_g_finess": self.g_finess, "_VALID_FINESS": VALID_FINESS,
+               "_finess_seen": _finess_seen, "_shape": self, "_contains": contains}
+        code = "def fast(line, refs, plain=False):\n" + "".join(f"    {line}\n" for line in src)
+        exec(compile(code, f"<layout fast path {len(self.items)} fields>", "exec"), env)
+        return env["fast"]
 
     # --- slow path: every finding, field by field -------------------------------------------
     def diagnose(self, line: str, refs, line_no: int, sensitive: frozenset[str],
