@@ -43,7 +43,7 @@ class Part:
 
 
 PARTS = {
-    "VIDHOSP": Part("VIDHOSP", "date_entree", "date_sortie", lambda lay, line: lay.part(line),
+    "VIDHOSP": Part("VIDHOSP", "date_entree", "date_sortie", Layout.part,
                     False, True, False, sql.TOUCH_DOSSIERS_FROM_VIDHOSP, 1),
     "RSS": Part("RSS", "date_entree_um", "date_sortie_um", lambda lay, line: "", False, False, True,
                 sql.TOUCH_DOSSIERS_FROM_RSS, 2),
@@ -189,21 +189,14 @@ class _Applier:
             "id": _pack(p[0] for p in pairs), "subtype": _pack(p[1] for p in pairs)})
 
     def _write(self, chunk: list[Line], ids: dict[str, int], locked: dict[str, int]) -> None:
-        job, part = self.job, self.part
-        last = {ln[1]: ln[0] for ln in chunk} if part.single_line else None
-        rows = []
-        with job.conn.cursor().copy(sql.COPY_LINES) as copy:
-            for line_no, nda, _, row, _, _ in chunk:
-                state = locked.get(nda)
-                if state is not None:
-                    self.refusals.append((line_no, nda, state))
-                    continue
-                rows.append(f"{ids[nda]}{row}{'t' if last is None or last[nda] == line_no else 'f'}\n")
-                if len(rows) == _COPY_ROWS:
-                    copy.write("".join(rows))
-                    self.applied += len(rows)
-                    rows = []
-            if rows:
+        if locked:
+            self.refusals += [(ln[0], ln[1], locked[ln[1]]) for ln in chunk if ln[1] in locked]
+            chunk = [ln for ln in chunk if ln[1] not in locked]
+        last = {ln[1]: ln[0] for ln in chunk} if self.part.single_line else None
+        with self.job.conn.cursor().copy(sql.COPY_LINES) as copy:
+            for at in range(0, len(chunk), _COPY_ROWS):
+                rows = [f"{ids[nda]}{row}{'t' if last is None or last[nda] == line_no else 'f'}\n"
+                        for line_no, nda, _, row, _, _ in chunk[at:at + _COPY_ROWS]]
                 copy.write("".join(rows))
                 self.applied += len(rows)
 

@@ -15,7 +15,7 @@ _lock = threading.Lock()
 _specs: dict[str, Spec] | None = None
 _compiled: dict[str, Layout] = {}
 _dispatch: dict[str, tuple] = {}
-_by_raw_key: dict[str, dict[str, Layout]] = {}  # flux -> raw key text -> its only layout
+_by_raw_key: dict[str, tuple[slice, dict[str, Layout]]] = {}  # flux -> (key, raw key text -> its only layout)
 
 
 def _index() -> dict[str, Spec]:
@@ -89,12 +89,12 @@ def detect(flux: str, line: str, *, line_no: int = 0) -> Layout:
 
     A known key with a wrong length still returns the layout, so that `check` can say precisely
     what is wrong; LayoutError (FMT001 / FMT011 unknown key, FMT002 length) when nothing fits."""
+    known = _by_raw_key.get(flux)
+    if known is not None and (lay := known[1].get(line[known[0]])) is not None:
+        return lay  # the hot path: one slice, one lookup per line
     start, length, table = _candidates(flux)
     if start is not None:
         raw = line[start - 1 : start - 1 + length]
-        known = _by_raw_key.get(flux)
-        if known is not None and (lay := known.get(raw)) is not None:
-            return lay  # the hot path: one slice, one lookup per line
         cands = table.get(raw.rstrip(" "))
         if not cands:
             any_layout = next(iter(table.values()))[0]
@@ -106,7 +106,7 @@ def detect(flux: str, line: str, *, line_no: int = 0) -> Layout:
             raise LayoutError([_key_error(keyed[0], line, line_no)] if keyed else [])
     if len(cands) == 1 and cands[0].spec.keys:
         if start is not None:
-            _by_raw_key.setdefault(flux, {})[raw] = cands[0]
+            _by_raw_key.setdefault(flux, (slice(start - 1, start - 1 + length), {}))[1][raw] = cands[0]
         return cands[0]
     best = max(cands, key=lambda lay: (lay.fits(line), lay.spec.priority))
     if best.fits(line) == 0 and not best.spec.keys:
