@@ -52,6 +52,7 @@ PARTS = {
 
 _SAVEPOINTS_MAX = 48  # chunks that may create their dossiers in a savepoint (see _Applier._create)
 _COPY_ROWS = 2_000  # a chunk's rows go to COPY by slices: its whole text, then encoded, cost 2 KB a line
+_NULL = "\\N"  # COPY's NULL
 
 
 def _pack(values) -> str:
@@ -110,21 +111,32 @@ class _Applier:
         if self.savepoints >= _SAVEPOINTS_MAX:
             return None
         self.savepoints += 1
+        conn = self.job.conn
         try:
-            with self.job.conn.transaction():
-                return self._insert(sql.CREATE_DOSSIERS, ndas, spans)
+            with conn.transaction():
+                ids = conn.execute(sql.RESERVE_DOSSIER_IDS, [len(ndas)]).fetchone()[0]
+                created = dict(zip(ndas, map(int, _unpack(ids))))
+                self._copy_dossiers(created, spans)
+                return created
         except psycopg.errors.UniqueViolation:
             return None  # the savepoint is rolled back
 
+    def _copy_dossiers(self, created: dict[str, int], spans) -> None:
+        job = self.job
+        head = f"\t{reading.copy_text(job.config.finess)}\t"
+        tail = f"\t{job.now.isoformat()}\t{job.file_id}\t{self.part.bit}\n"
+        ndas = list(created)
+        with job.conn.cursor().copy(sql.COPY_DOSSIERS) as copy:
+            for at in range(0, len(ndas), _COPY_ROWS):
+                copy.write("".join([f"{created[n]}{head}{reading.copy_text(n)}\t{spans[n][0] or _NULL}\t"
+                                    f"{spans[n][1] or _NULL}{tail}" for n in ndas[at:at + _COPY_ROWS]]))
+
     def _create_carefully(self, missing: list[str], spans) -> dict[str, int]:
         """Creates those of the dossiers `missing` that another process did not create meanwhile."""
-        return self._insert(sql.CREATE_DOSSIERS_RACED, missing, spans)
-
-    def _insert(self, statement: str, ndas: list[str], spans) -> dict[str, int]:
         job = self.job
-        ids, created = job.conn.execute(statement, {
-            "finess": job.config.finess, "at": job.now, "file_id": job.file_id, "nda": _pack(ndas),
-            "entry": _pack(spans[n][0] for n in ndas), "exit": _pack(spans[n][1] for n in ndas),
+        ids, created = job.conn.execute(sql.CREATE_DOSSIERS_RACED, {
+            "finess": job.config.finess, "at": job.now, "file_id": job.file_id, "nda": _pack(missing),
+            "entry": _pack(spans[n][0] for n in missing), "exit": _pack(spans[n][1] for n in missing),
             "bit": self.part.bit}).fetchone()
         return dict(zip(_unpack(created), map(int, _unpack(ids))))
 

@@ -70,7 +70,8 @@ def _iso(text: str) -> str | None:
 _ISO = Cache(_iso)  # few distinct dates: a dict hit each
 
 
-def _copy_text(value: str) -> str:
+def copy_text(value: str) -> str:
+    """`value` as COPY's text format reads it back."""
     return value.translate(_COPY_ESCAPE) if ("\\" in value or "\t" in value or "\r" in value) else value
 
 
@@ -114,7 +115,7 @@ def read(blocks: Iterable[Block], part, file_id: int, finess: str, name_finess: 
                 continue  # the file will keep nothing: checking the rest is enough
             subtype, stored = part.subtype(layout, text), text
             if not plain:  # a plain block has nothing COPY escapes
-                subtype, stored = _copy_text(subtype), _copy_text(text)
+                subtype, stored = copy_text(subtype), copy_text(text)
             chunk.append((line_no, nda, subtype,
                           f"{keys.kind}{subtype}{keys.layout}{line_no}\t{stored}\t{file_id}\t{line_no}\t",
                           _ISO[text[keys.entry]] if keys.entry else None, _ISO[text[keys.exit]] if keys.exit else None))

@@ -1,14 +1,17 @@
 """Dossier creation when another process creates the same dossier meanwhile.
 
-A chunk's missing dossiers are inserted plainly in a savepoint (fides.flows.dossier_lines); when
-another transaction inserts one of them first, the insert waits for it, fails on the unique key
-once it commits, and the careful statement (ON CONFLICT DO NOTHING) runs instead: the file is
-still integrated whole, the dossier created by the other side is found and used, not doubled."""
+A chunk's missing dossiers are COPYed in a savepoint (fides.flows.dossier_lines); when another
+transaction inserts one of them first, the COPY waits for it, fails on the unique key once it
+commits, and the careful statement (ON CONFLICT DO NOTHING) runs instead: the file is still
+integrated whole, the dossier created by the other side is found and used, not doubled. What
+the COPY writes is checked column by column."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
+from decimal import Decimal
 
 import psycopg
 import pytest
@@ -16,6 +19,7 @@ import pytest
 from fides import config as config_mod
 from fides.bench import synthetic
 from fides.flows import dossier_lines
+from fides.layouts import load
 
 
 @pytest.fixture
@@ -55,3 +59,28 @@ def test_a_dossier_created_meanwhile_is_used_not_doubled(engine, db_url, monkeyp
         created = dict(conn.execute("SELECT d.nda, d.creation_file_id = f.id FROM dossier d "
                                     "LEFT JOIN flux_file f ON f.name LIKE 'VIDHOSP%'").fetchall())
     assert created == {"L000000001": True, "L000000002": None, "L000000003": True}
+
+
+def test_new_dossiers_are_written_whole_and_numbered_in_file_order(engine, db_url):
+    """The savepoint path COPYs new dossiers with ids taken beforehand: every column as the
+    careful INSERT writes it, a backslash in a N° read back as itself, no date as NULL."""
+    vidhosp = [synthetic.vidhosp_line(i) for i in (1, 2, 3)]
+    vidhosp[1] = vidhosp[1][:28] + "L0\\0000002".ljust(20) + vidhosp[1][48:]  # num_admin_sejour, 29-48
+    _drop(engine, f"VIDHOSP_{synthetic.FINESS}_20250401000000_0001.txt", vidhosp)
+    med = load("fichcomp_med").render({  # a FICHCOMP first: its dossier has no dates
+        "finess_epmsi": synthetic.FINESS, "type_prestation": "06", "num_admin_sejour": "F000000001",
+        "date_administration": dt.date(2025, 3, 3), "code_ucd": "3400890000017", "nb_administre": Decimal("1.000"),
+        "prix_achat_total": Decimal("512.340"), "code_indication": "I000123"})
+    _drop(engine, f"FICHCOMP_{synthetic.FINESS}_20250402000000_0002.txt", [med])
+    assert [status for _, _, status in engine.run_pass().processed] == ["OK", "OK"]
+    with psycopg.connect(db_url) as conn:
+        rows = conn.execute("SELECT d.nda, d.entry_date, d.exit_date, d.state, d.line_kinds, f.name, "
+                            "d.last_flow_at IS NOT NULL, d.created_at IS NOT NULL, l.line FROM dossier d "
+                            "JOIN flux_file f ON f.id = d.creation_file_id JOIN dossier_line l ON l.dossier_id = d.id "
+                            "ORDER BY d.id").fetchall()
+    day = lambda text: dt.date(int(text[4:8]), int(text[2:4]), int(text[:2]))  # JJMMAAAA
+    assert rows == [(f"L00000000{i}" if i != 2 else "L0\\0000002", day(line[274:282]), day(line[282:290]), 0, 1,
+                     f"VIDHOSP_{synthetic.FINESS}_20250401000000_0001.txt", True, True, line)
+                    for i, line in enumerate(vidhosp, 1)] + [
+                    ("F000000001", None, None, 0, 4, f"FICHCOMP_{synthetic.FINESS}_20250402000000_0002.txt",
+                     True, True, med)]
