@@ -122,6 +122,7 @@ class _Applier:
             return None  # the savepoint is rolled back
 
     def _copy_dossiers(self, created: dict[str, int], spans) -> None:
+        """The new dossiers `created` ({N°: id}) as sql.COPY_DOSSIERS rows, dated by `spans`."""
         job = self.job
         head = f"\t{reading.copy_text(job.config.finess)}\t"
         tail = f"\t{job.now.isoformat()}\t{job.file_id}\t{self.part.bit}\n"

@@ -322,7 +322,7 @@ class Shape:
                     padded.add(" " * f.length)
                 items.append(it)
                 sets.append(frozenset(padded))
-        found = self._codes = (refs, _getter(items), tuple(sets))  # one assignment: thread-safe
+        self._codes = found = (refs, _getter(items), tuple(sets))  # one assignment: thread-safe
         return found
 
     def _compile_fast_function(self):
