@@ -168,6 +168,9 @@ def _pass_on(root: Path, url: str, source: Path | None = None, name: str = "",
              data: bytes = b"") -> tuple[float, tuple[float, float]]:
     """One engine pass over one file dropped in in/: its time, and the CPU seconds of fides and
     of its PostgreSQL backend meanwhile."""
+    from fides.flows import reading
+
+    reading.start_helpers()  # as `fides run` does when it starts: the pass is the service's, warm
     processor = _processor(root, url)
     target = processor.tree.inbox / (source.name if source else name)
     if source:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import psycopg
@@ -65,6 +65,17 @@ def _unpack(text: str | None) -> list[str]:
     return text.split("\x1f") if text is not None else []
 
 
+@dataclass
+class _Found:
+    """A chunk's dossiers, as they were created or locked."""
+
+    ids: dict[str, int] = field(default_factory=dict)  # N° -> id of the EN_COURS ones, new ones included
+    tids: dict[str, str] = field(default_factory=dict)  # N° -> ctid of the EN_COURS ones that existed
+    existing: list[str] = field(default_factory=list)  # those N°s, in lock order
+    holding: list[str] = field(default_factory=list)  # those of them with lines of this kind (line_kinds)
+    locked: dict[str, int] = field(default_factory=dict)  # N° -> state, the dossiers not EN_COURS
+
+
 class _Applier:
     """Applies a file's good lines chunk by chunk, in the file's transaction. Refusals are kept
     as (line_no, nda, state) for the caller: the applier may run on another thread."""
@@ -80,10 +91,7 @@ class _Applier:
     def apply(self, chunk: list[Line]) -> None:
         job, conn = self.job, self.job.conn
         spans = self._spans(chunk)
-        ids: dict[str, int] = {}
-        locked: dict[str, int] = {}
-        existing: list[str] = []  # EN_COURS dossiers that were there before this chunk
-        holding: list[str] = []  # those of them with lines of this kind (line_kinds)
+        found = _Found()
         # While a file brings only new dossiers, they are inserted straight away: looking them up
         # first cost 1.6 s of a million-line first send. Once one of them exists (or the file's
         # savepoints are used up), existing dossiers are looked up and locked first (an index
@@ -92,16 +100,16 @@ class _Applier:
         created = self._create(list(spans), spans) if self.fresh else None
         self.fresh = created is not None
         if created is None:
-            self._lock(list(spans), ids, locked, existing, holding)
-            missing = [n for n in spans if n not in ids and n not in locked]
+            self._lock(list(spans), found, "ctid")
+            missing = [n for n in spans if n not in found.ids and n not in found.locked]
             created = (self._create(missing, spans) or self._create_carefully(missing, spans)) if missing else {}
-            raced = [n for n in missing if n not in created]  # created meanwhile by another process
+            raced = [n for n in missing if n not in created]  # created (or updated) meanwhile by another process
             if raced:
-                self._lock(raced, ids, locked, existing, holding)
-        ids.update(created)
-        self._touch(chunk, existing, holding, ids, spans)
+                self._lock(raced, found, "id")
+        found.ids.update(created)
+        self._touch(chunk, found, spans)
         dossiers.record_created(conn, list(created.values()), self.cause, job.now)
-        self._write(chunk, ids, locked)
+        self._write(chunk, found)
 
     def _create(self, ndas: list[str], spans) -> dict[str, int] | None:
         """Creates the dossiers `ndas`, all of them, in a savepoint; {nda: id}, or None when one
@@ -141,22 +149,18 @@ class _Applier:
             "bit": self.part.bit}).fetchone()
         return dict(zip(_unpack(created), map(int, _unpack(ids))))
 
-    def _lock(self, ndas: list[str], ids: dict[str, int], locked: dict[str, int], existing: list[str],
-              holding: list[str]) -> None:
-        """Locks the existing dossiers among `ndas`: EN_COURS ones go to `ids` and `existing` (and
-        to `holding` if they have lines of this kind), the others to `locked` with their state."""
-        found = self.job.conn.execute(sql.LOCK_DOSSIERS, {"finess": self.job.config.finess, "nda": _pack(ndas)})
-        id_texts, nda_texts, states, kinds = found.fetchone()
-        bit = self.part.bit
-        for i, nda, state, has in zip(_unpack(id_texts), _unpack(nda_texts), map(int, _unpack(states)),
-                                      map(int, _unpack(kinds))):
-            if state == dossiers.EN_COURS:
-                ids[nda] = int(i)
-                existing.append(nda)
-                if has & bit:
-                    holding.append(nda)
-            else:
-                locked[nda] = state
+    def _lock(self, ndas: list[str], found: _Found, key: str) -> None:
+        """Locks the existing dossiers among `ndas` into `found`, found by `key` (sql.LOCK_DOSSIERS)."""
+        job = self.job
+        ids, en_cours, tids, holding, others, states = job.conn.execute(sql.LOCK_DOSSIERS.format(key=key), {
+            "finess": job.config.finess, "nda": _pack(ndas), "en_cours": dossiers.EN_COURS,
+            "bit": self.part.bit}).fetchone()
+        existing = _unpack(en_cours)
+        found.ids.update(zip(existing, map(int, _unpack(ids))))
+        found.tids.update(zip(existing, _unpack(tids)))
+        found.existing += existing
+        found.holding += _unpack(holding)
+        found.locked.update(zip(_unpack(others), map(int, _unpack(states))))
 
     def _spans(self, chunk: list[Line]) -> dict[str, tuple[str | None, str | None]]:
         """Per dossier of the chunk: (entry, exit) of its last line, or of all its lines (RSS)."""
@@ -165,43 +169,50 @@ class _Applier:
             for ln in chunk:
                 spans[ln[1]] = (ln[4], ln[5])
             return spans
-        for _, nda, _, _, entry, exit_ in chunk:
+        for _, nda, _, _, entry, exit_ in chunk:  # ISO dates compare as text; a blank one never wins
             seen = spans.get(nda)
             if seen is None:
                 spans[nda] = (entry, exit_)
-            else:  # ISO dates compare as text; None (blank) never wins
-                spans[nda] = (min(filter(None, (seen[0], entry)), default=None),
-                              max(filter(None, (seen[1], exit_)), default=None))
+            else:
+                first, last = seen
+                if entry and (not first or entry < first):
+                    first = entry
+                if exit_ and (not last or exit_ > last):
+                    last = exit_
+                spans[nda] = (first, last)
         return spans
 
-    def _touch(self, chunk: list[Line], existing: list[str], holding: list[str], ids: dict[str, int],
-               spans) -> None:
+    def _touch(self, chunk: list[Line], found: _Found, spans) -> None:
         """Existing EN_COURS dossiers: previous lines of the part retired, dossier to validate."""
+        existing = found.existing
         if not existing:
             return
         job, part = self.job, self.part
-        if holding:
-            self._retire(chunk, holding, ids)
-        job.conn.execute(part.touch, {"at": job.now, "id": _pack(ids[n] for n in existing),
-                                      "entry": _pack(spans[n][0] for n in existing),
-                                      "exit": _pack(spans[n][1] for n in existing), "bit": part.bit})
+        if found.holding:
+            self._retire(chunk, found)
+        dates = part.entry is not None
+        job.conn.execute(part.touch, {"at": job.now, "tid": "\x1f".join([found.tids[n] for n in existing]),
+                                      "entry": "\x1f".join([spans[n][0] or "" for n in existing]) if dates else None,
+                                      "exit": "\x1f".join([spans[n][1] or "" for n in existing]) if dates else None,
+                                      "bit": part.bit})
 
-    def _retire(self, chunk: list[Line], holding: list[str], ids: dict[str, int]) -> None:
+    def _retire(self, chunk: list[Line], found: _Found) -> None:
         """The current lines of the part that the chunk's lines replace, on the dossiers `holding`
         lines of its kind: only they can have some (RSS after VIDHOSP skips 1.2 s of probes per
         million dossiers)."""
-        job, part = self.job, self.part
+        job, part, ids = self.job, self.part, found.ids
         if part.per_subtype:
-            wanted = set(holding)
+            wanted = set(found.holding)
             pairs = sorted({(ids[ln[1]], ln[2]) for ln in chunk if ln[1] in wanted})
         else:
-            pairs = sorted((ids[n], "") for n in holding)
+            pairs = sorted((ids[n], "") for n in found.holding)
         scope = "AND dl.subtype = k.subtype" if part.per_subtype else ""
         job.conn.execute(sql.RETIRE_LINES.format(scope=scope), {
             "at": job.now, "kind": part.kind, "file_id": job.file_id, "single": part.single_line,
             "id": _pack(p[0] for p in pairs), "subtype": _pack(p[1] for p in pairs)})
 
-    def _write(self, chunk: list[Line], ids: dict[str, int], locked: dict[str, int]) -> None:
+    def _write(self, chunk: list[Line], found: _Found) -> None:
+        ids, locked = found.ids, found.locked
         if locked:
             self.refusals += [(ln[0], ln[1], locked[ln[1]]) for ln in chunk if ln[1] in locked]
             chunk = [ln for ln in chunk if ln[1] not in locked]

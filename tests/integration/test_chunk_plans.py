@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pytest
+
 from fides.store import sql
 
 N = 2000
@@ -45,14 +47,33 @@ def _plan(conn, query: str, params: dict) -> tuple[list[dict], int]:
     return nodes, sum(n.get("Rows Removed by Join Filter", 0) for n in nodes)
 
 
-def test_lock_probes_each_dossier(conn):
+@pytest.mark.parametrize("key", ["ctid", "id"])
+def test_lock_probes_each_dossier(conn, key):
     ids = _loaded(conn)
-    nodes, removed = _plan(conn, sql.LOCK_DOSSIERS, {"finess": "990000010", "nda": _pack(f"N{i}" for i in range(1, N + 1))})
+    nodes, removed = _plan(conn, sql.LOCK_DOSSIERS.format(key=key), {
+        "finess": "990000010", "nda": _pack(f"N{i}" for i in range(1, N + 1)), "en_cours": 0, "bit": 1})
     assert removed == 0
     probes = [n for n in nodes if n.get("Index Name") == "uq_dossier_finess_nda"]
     assert probes and all("nda = k.nda" in n["Index Cond"] for n in probes)
+    # then each row is fetched once, by its place or through the primary key
+    fetched = [n for n in nodes if n["Node Type"] == "Tid Scan"] if key == "ctid" else \
+        [n for n in nodes if n.get("Index Name") == "pk_dossier"]
+    assert len(fetched) == 1 and fetched[0]["Actual Rows"] == len(ids)
     locked = [n for n in nodes if n["Node Type"] == "LockRows"]
     assert locked and locked[0]["Actual Rows"] == len(ids)  # every dossier found and locked
+    assert not [n for n in nodes if n["Node Type"] in ("Seq Scan", "Hash Join", "Merge Join")]
+
+
+@pytest.mark.parametrize("touch", ["TOUCH_DOSSIERS", "TOUCH_DOSSIERS_FROM_VIDHOSP", "TOUCH_DOSSIERS_FROM_RSS"])
+def test_touch_finds_each_dossier_by_its_place(conn, touch):
+    _loaded(conn)
+    tids = [r[0] for r in conn.execute("SELECT ctid::text FROM dossier ORDER BY id")]
+    nodes, removed = _plan(conn, getattr(sql, touch), {
+        "at": AT, "tid": _pack(tids), "entry": _pack(["2025-03-01"] * N), "exit": _pack(["2025-03-02"] * N), "bit": 2})
+    assert removed == 0
+    fetched = [n for n in nodes if n["Node Type"] == "Tid Scan"]
+    assert fetched and sum(n["Actual Rows"] * n["Actual Loops"] for n in fetched) == N
+    assert not [n for n in nodes if n["Node Type"] in ("Seq Scan", "Index Scan", "Hash Join", "Merge Join")]
 
 
 def test_retire_probes_each_dossier(conn):

@@ -84,3 +84,33 @@ def test_new_dossiers_are_written_whole_and_numbered_in_file_order(engine, db_ur
                     for i, line in enumerate(vidhosp, 1)] + [
                     ("F000000001", None, None, 0, 4, f"FICHCOMP_{synthetic.FINESS}_20250402000000_0002.txt",
                      True, True, med)]
+
+
+def test_a_dossier_updated_meanwhile_is_locked_in_its_latest_version(engine, db_url):
+    """A chunk locks its dossiers where the N° lookup found them (their ctid); another process
+    updating one of them meanwhile moves it: the file waits for it, then finds it again through
+    its key, replaces its line, and keeps the other process's change."""
+    first = [synthetic.vidhosp_line(i) for i in (1, 2, 3)]
+    _drop(engine, f"VIDHOSP_{synthetic.FINESS}_20250401000000_0001.txt", first)
+    assert [status for _, _, status in engine.run_pass().processed] == ["OK"]
+    corrected = [line[:299] + "01042025" + line[307:] for line in first]  # date de facturation AMO changed
+    other = psycopg.connect(db_url)  # another process, its transaction still open
+    other.execute("UPDATE dossier SET never_b2 = true WHERE nda = 'L000000002'")
+    _drop(engine, f"VIDHOSP_{synthetic.FINESS}_20250402000000_0002.txt", corrected)
+    result = {}
+    worker = threading.Thread(target=lambda: result.update(report=engine.run_pass()))
+    worker.start()
+    time.sleep(0.5)
+    assert worker.is_alive()  # waiting for the other transaction's row lock
+    other.commit()
+    other.close()
+    worker.join(30)
+    assert [status for _, _, status in result["report"].processed] == ["OK"]
+    assert _counts(db_url) == (3, 3, 3)
+    with psycopg.connect(db_url) as conn:
+        rows = conn.execute("SELECT d.nda, d.never_b2, d.last_flow_at = f.processed_at, d.line_kinds, l.line "
+                            "FROM dossier d JOIN dossier_line l ON l.dossier_id = d.id AND l.current "
+                            "JOIN flux_file f ON f.id = l.file_id ORDER BY d.nda").fetchall()
+        old = conn.execute("SELECT count(*) FROM dossier_line WHERE NOT current AND replaced_at IS NOT NULL").fetchone()
+    assert rows == [(f"L00000000{i}", i == 2, True, 1, line) for i, line in enumerate(corrected, 1)]
+    assert old == (3,)  # every first line retired once

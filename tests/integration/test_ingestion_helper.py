@@ -9,6 +9,8 @@ import multiprocessing
 import os
 import re
 import signal
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -184,3 +186,29 @@ def test_a_helper_says_its_cpu_time_and_the_bench_counts_it(engine, monkeypatch)
     mine = sum(os.times()[:4])  # this process and its waited-for children: not the fork server's
     fides, _ = bench._cpu_seconds(engine.conn.info.backend_pid)
     assert fides - mine >= helper
+
+
+def test_the_helpers_server_is_started_before_the_first_large_file(tmp_path):
+    """`fides run` starts the fork server when it starts (reading.start_helpers): a fresh
+    interpreter has none, then one, whose helper has come and gone."""
+    probe = (
+        "import os, pathlib\n"
+        "def servers():\n"
+        "    found = []\n"
+        "    for p in pathlib.Path('/proc').iterdir():\n"
+        "        try:\n"
+        "            stat = (p / 'stat').read_text().rsplit(')', 1)[1].split()\n"
+        "            cmd = (p / 'cmdline').read_bytes()\n"
+        "        except (OSError, ValueError):\n"
+        "            continue\n"
+        "        if p.name.isdigit() and int(stat[1]) == os.getpid() and b'forkserver' in cmd:\n"
+        "            found.append(p.name)\n"
+        "    return found\n"
+        "from fides.flows import reading\n"
+        "before = servers()\n"
+        "reading.start_helpers()\n"
+        "print(len(before), len(servers()))\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["0", "1"]
