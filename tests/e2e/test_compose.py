@@ -106,6 +106,15 @@ def test_postgres_and_the_fides_services_are_there(config):
         assert services[name]["restart"] == "unless-stopped"
 
 
+def test_postgres_runs_with_the_settings_of_the_embedded_server(config):
+    from fides.store.db import EMBEDDED_SETTINGS
+
+    command = config["services"]["postgres"]["command"]
+    command = shlex.split(command) if isinstance(command, str) else command
+    assert command[0] == "postgres" and command[1::2] == ["-c"] * len(EMBEDDED_SETTINGS)
+    assert dict(setting.split("=", 1) for setting in command[2::2]) == EMBEDDED_SETTINGS
+
+
 def test_every_service_has_a_healthcheck(config):
     for name, service in config["services"].items():
         check = service.get("healthcheck")
