@@ -197,9 +197,9 @@ class _Applier:
                                       "bit": part.bit})
 
     def _retire(self, chunk: list[Line], found: _Found) -> None:
-        """The current lines of the part that the chunk's lines replace, on the dossiers `holding`
-        lines of its kind: only they can have some (RSS after VIDHOSP skips 1.2 s of probes per
-        million dossiers)."""
+        """The current lines of the part that the chunk's lines replace, on the dossiers holding
+        lines of its kind (`found.holding`): only they can have some (RSS after VIDHOSP skips 1.2 s
+        of probes per million dossiers)."""
         job, part, ids = self.job, self.part, found.ids
         if part.per_subtype:
             wanted = set(found.holding)
