@@ -70,8 +70,8 @@ class _Found:
     """A chunk's dossiers, as they were created or locked."""
 
     ids: dict[str, int] = field(default_factory=dict)  # N° -> id of the EN_COURS ones, new ones included
-    tids: dict[str, str] = field(default_factory=dict)  # N° -> ctid of the EN_COURS ones that existed
-    existing: list[str] = field(default_factory=list)  # those N°s, in lock order
+    existing: list[str] = field(default_factory=list)  # the N°s of the EN_COURS ones that existed, in lock order
+    tids: list[str] = field(default_factory=list)  # their ctids, in the same order
     holding: list[str] = field(default_factory=list)  # those of them with lines of this kind (line_kinds)
     locked: dict[str, int] = field(default_factory=dict)  # N° -> state, the dossiers not EN_COURS
 
@@ -157,8 +157,8 @@ class _Applier:
             "bit": self.part.bit}).fetchone()
         existing = _unpack(en_cours)
         found.ids.update(zip(existing, map(int, _unpack(ids))))
-        found.tids.update(zip(existing, _unpack(tids)))
         found.existing += existing
+        found.tids += _unpack(tids)
         found.holding += _unpack(holding)
         found.locked.update(zip(_unpack(others), map(int, _unpack(states))))
 
@@ -191,7 +191,7 @@ class _Applier:
         if found.holding:
             self._retire(chunk, found)
         dates = part.entry is not None
-        job.conn.execute(part.touch, {"at": job.now, "tid": "\x1f".join([found.tids[n] for n in existing]),
+        job.conn.execute(part.touch, {"at": job.now, "tid": "\x1f".join(found.tids),
                                       "entry": "\x1f".join([spans[n][0] or "" for n in existing]) if dates else None,
                                       "exit": "\x1f".join([spans[n][1] or "" for n in existing]) if dates else None,
                                       "bit": part.bit})
