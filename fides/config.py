@@ -105,11 +105,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("validation", "quiet_minutes", 0, "int",
             "délai sans nouveau flux avant de valider un dossier complet", _non_negative),
     Setting("validation", "workers", 2, "int",
-            "processus qui valident ensemble un gros arriéré (≥ 10 000 dossiers) ; 1 = le seul processus courant",
+            "processus qui valident ensemble un gros arriéré (≥ 5 000 dossiers) ; 1 = le seul processus courant",
             _positive),
     Setting("billing", "lot_size", 500, "int", "nombre maximal de factures par lot B2", _positive),
     Setting("billing", "workers", 2, "int",
-            "processus qui valorisent et écrivent les factures d'une grosse facturation (≥ 10 000 dossiers) ; "
+            "processus qui valorisent et écrivent les factures d'une grosse facturation (≥ 5 000 dossiers) ; "
             "1 = le seul processus courant", _positive),
     Setting("billing", "tolerance", Decimal("0.05"), "decimal",
             "écart toléré (€) entre montants calculés et montants VIDHOSP", _non_negative),

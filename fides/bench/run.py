@@ -61,14 +61,14 @@ class Measure:
 
 
 def _peak_mib() -> float:
-    """Peak resident memory of this process plus that of its file-checking helpers (they run
-    alongside it), or of the largest of the processes it waited for (a validation helper) if that
+    """Peak resident memory of this process plus those of its helpers (fides.helpers: they run
+    alongside it, each says its own), or of the largest of the processes it waited for if that
     is more. This process's own is VmHWM: its ru_maxrss would keep the peak of the bench's
     process it was forked from before exec (measured: 314 MiB reported for a 15 MiB child of a
     300 MiB parent), which grew with the sizes already run."""
-    from fides.flows import reading
+    from fides import helpers
 
-    own_kib = reading.peak_kib() + reading.helper_peak_kib
+    own_kib = helpers.peak_kib() + helpers.peak_kib_total
     return max(own_kib, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
 
 
@@ -121,15 +121,15 @@ def _stat(pid: int | str) -> list[str]:
 
 
 def _cpu_seconds(backend_pid: int) -> tuple[float, float]:
-    """CPU seconds used so far by this process, the processes it waited for (validation and
-    billing helpers) and its file-checking helpers (which say their own), and by the whole
+    """CPU seconds used so far by this process, the processes it waited for and its helpers
+    (fides.helpers: they say their own), and by the whole
     PostgreSQL server of `backend_pid`: its postmaster, its live processes (backends, WAL writer,
     checkpointer…) and those that ended (the postmaster's children time). 0 for PostgreSQL when
     /proc does not say (another system, a remote server)."""
-    from fides.flows import reading
+    from fides import helpers
 
     mine, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    fides = mine.ru_utime + mine.ru_stime + children.ru_utime + children.ru_stime + reading.helper_cpu_seconds
+    fides = mine.ru_utime + mine.ru_stime + children.ru_utime + children.ru_stime + helpers.cpu_seconds
     try:
         tick = os.sysconf("SC_CLK_TCK")
         postmaster = _stat(backend_pid)[1]
@@ -168,9 +168,9 @@ def _pass_on(root: Path, url: str, source: Path | None = None, name: str = "",
              data: bytes = b"") -> tuple[float, tuple[float, float]]:
     """One engine pass over one file dropped in in/: its time, and the CPU seconds of fides and
     of its PostgreSQL backend meanwhile."""
-    from fides.flows import reading
+    from fides import helpers
 
-    reading.start_helpers()  # as `fides run` does when it starts: the pass is the service's, warm
+    helpers.start()  # as `fides run` does when it starts: the pass is the service's, warm
     processor = _processor(root, url)
     target = processor.tree.inbox / (source.name if source else name)
     if source:
@@ -186,8 +186,10 @@ def _pass_on(root: Path, url: str, source: Path | None = None, name: str = "",
 
 
 def _validate(root: Path, url: str) -> tuple[float, int, tuple[float, float]]:
+    from fides import helpers
     from fides.engine import validation
 
+    helpers.start()  # as `fides run` does when it starts
     processor = _processor(root, url)
     with _Clock(processor.conn) as clock:
         counts = validation.sweep(processor.conn, processor.config, processor.context["refs"], "bench",
@@ -196,8 +198,10 @@ def _validate(root: Path, url: str) -> tuple[float, int, tuple[float, float]]:
 
 
 def _bill(root: Path, url: str) -> tuple[float, int, tuple[float, float]]:
+    from fides import helpers
     from fides.billing.run import bill
 
+    helpers.start()  # as `fides run` does when it starts
     processor = _processor(root, url)
     conn = processor.conn
     with _Clock(conn) as clock:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 import psycopg
 
+from fides import helpers
 from fides.billing import b2, numbering
 from fides.billing.valorisation import REFERENTIAL_ERROR_CODES, valorise
 from fides.config import Config
@@ -121,22 +122,38 @@ class InProcess:
 
 
 class Helpers:
-    """Values chunks in `workers` helper processes (spawned: a fresh interpreter, no inherited
-    connection), each with its own connection and its own Valuer. A helper that dies (killed,
-    out of memory) fails every pending result (BrokenProcessPool), hence the run: a
-    multiprocessing.Pool would wait for the lost chunk for ever."""
+    """Values chunks in `workers` helper processes (fides.helpers), each with its own connection
+    and its own Valuer. A helper that dies (killed, out of memory) fails every pending result
+    (BrokenProcessPool), hence the run: a multiprocessing.Pool would wait for the lost chunk for
+    ever."""
 
     def __init__(self, conn, config: Config, now: dt.datetime, workers: int) -> None:
         self.ahead = workers
-        self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+        self.pool = ProcessPoolExecutor(workers, mp_context=helpers.CONTEXT,
                                         initializer=_start, initargs=(helper_dsn(conn), config, now))
+        self.peaks: dict[int, int] = {}  # the largest peak memory each helper said, by pid
 
-    def submit(self, ids: list[int], complements: dict[int, str]):
-        return self.pool.submit(_value, ids, complements)
+    def submit(self, ids: list[int], complements: dict[int, str]) -> "_Pending":
+        return _Pending(self, self.pool.submit(_value, ids, complements))
 
     def close(self) -> None:
         # every result was taken, or the run failed and is rolled back: drop what is queued
         self.pool.shutdown(wait=True, cancel_futures=True)
+        helpers.account(sum(self.peaks.values()), 0.0)
+
+
+class _Pending:
+    """A chunk handed to a helper: its result, once what the helper used is counted."""
+
+    def __init__(self, owner: Helpers, future) -> None:
+        self.owner, self.future = owner, future
+
+    def result(self) -> list[Valued]:
+        valued, pid, (peak, spent) = self.future.result()
+        peaks = self.owner.peaks
+        peaks[pid] = max(peaks.get(pid, 0), peak)
+        helpers.account(0, spent)
+        return valued
 
 
 _helper: tuple | BaseException = ()  # in a helper process: (connection, Valuer), or why it has none
@@ -156,8 +173,9 @@ def _start(dsn: str, config: Config, now: dt.datetime) -> None:
         _helper = exc
 
 
-def _value(ids: list[int], complements: dict[int, str]) -> list[Valued]:
+def _value(ids: list[int], complements: dict[int, str]) -> tuple[list[Valued], int, tuple[int, float]]:
+    """A chunk valued in a helper, with the helper's pid and what it used (fides.helpers.usage)."""
     if isinstance(_helper, BaseException):
         raise RuntimeError(f"billing helper could not start: {_helper}") from None  # libpq never says a password
     conn, valuer = _helper
-    return valuer.value(dossier_data.load(conn, ids), complements)
+    return valuer.value(dossier_data.load(conn, ids), complements), os.getpid(), helpers.usage()

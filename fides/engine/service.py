@@ -11,7 +11,7 @@ import threading
 
 import psycopg
 
-from fides.flows import reading
+from fides import helpers
 from fides.flows.naming import is_temporary
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def scheduler_for(inst):
 
 def serve(inst, stop: threading.Event, poll_only: bool = False, schedule: bool = True) -> None:
     wake = threading.Event()
-    threading.Thread(target=reading.start_helpers, name="fides-helpers", daemon=True).start()
+    threading.Thread(target=helpers.start, name="fides-helpers", daemon=True).start()
     processor = inst.processor()
     observer = None if poll_only else _observer(inst.tree.inbox, wake, processor.closed)
     scheduler = scheduler_for(inst) if schedule else None

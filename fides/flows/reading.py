@@ -10,16 +10,15 @@ applies the chunks as they come.
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
 import os
 import queue
 import threading
-import time
 from dataclasses import dataclass
 from itertools import chain
 from multiprocessing import reduction
 from typing import Callable, Iterable
 
+from fides import helpers
 from fides.errors import Finding
 from fides.flows.base import Block
 from fides.layouts import Layout, LayoutError, detect
@@ -148,44 +147,12 @@ def _at(findings, line_no: int) -> list[Finding]:
 # alone. From HELPER_BYTES up, a helper process reads and checks the file (the same `read`, the
 # same file descriptor, handed over) and sends its chunks and findings through a pipe; this
 # process applies each chunk as it comes, in the file's transaction. Smaller files stay in process:
-# a fork costs more than checking them. Helpers are forked by a server that has already imported
-# fides (multiprocessing's "forkserver"): no interpreter start per file, no inherited connection.
+# a fork costs more than checking them. Helpers are forked by fides.helpers' server.
 HELPER_BYTES = 8 << 20
 _FINDINGS_BATCH = 5_000
 # A chunk crosses the pipe in pieces: pickled whole, a 25 000-line chunk took ~35 MB more on each
 # side for the time of its (un)pickling.
 _PIECE_LINES = 2_000
-_HELPERS = multiprocessing.get_context("forkserver")
-_HELPERS.set_forkserver_preload(["fides.flows"])
-
-
-def _ready() -> None:
-    """A helper that only starts."""
-
-
-def start_helpers() -> None:
-    """Starts the helpers' fork server and waits until it forks: otherwise the first large file
-    pays for it (~0.27 s of a million-line file: an interpreter start and fides' import, against
-    0.02 s a helper once it runs). `fides run` calls it when it starts."""
-    helper = _HELPERS.Process(target=_ready, name="fides-check", daemon=True)
-    helper.start()
-    helper.join()
-
-
-helper_peak_kib = 0  # the largest peak memory of this process's helpers (fides bench adds it to its own)
-# CPU seconds of this process's helpers that finished their file: fides bench adds them to its own
-# (they are the fork server's children, not this process's: its children's times never see them)
-helper_cpu_seconds = 0.0
-
-
-def peak_kib() -> int:
-    """This process's peak resident memory (VmHWM), in KiB; 0 where /proc does not tell it (a
-    helper must not fail its file for a figure only the bench reads)."""
-    try:
-        with open("/proc/self/status") as status:
-            return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-    except (OSError, StopIteration):
-        return 0
 
 
 class _Forwarded:
@@ -217,7 +184,7 @@ def _check_in_helper(channel, kind: str, file_id: int, finess: str, name_finess:
                      refs: dict | None, sizes: tuple[int, int, int, int]) -> None:
     """The helper process: reads the file whose descriptor comes first on `channel`, then sends
     ("findings", [...]) and each chunk as ("piece", [...])… ("chunk", None) in file order, and
-    ("done", (lines read, its peak memory in KiB, its CPU seconds)) or ("error", exception) last.
+    ("done", (lines read, (its peak memory in KiB, its CPU seconds))) or ("error", exception) last.
     `sizes`: the fewest lines and the most bytes per chunk, the chunks wanted for the whole file,
     findings per batch (the caller's settings)."""
     from fides.engine.process import read_blocks  # the engine imports the flows: not at import time
@@ -240,7 +207,7 @@ def _check_in_helper(channel, kind: str, file_id: int, finess: str, name_finess:
         count = read(chain([first] if first else [], blocks), PARTS[kind], file_id, finess, name_finess,
                      refs, findings, put, chunk_lines)
         findings.flush()
-        channel.send(("done", (count, peak_kib(), time.process_time())))  # forked: its own time only
+        channel.send(("done", (count, helpers.usage())))
     except Exception as exc:  # the engine's own refusals (a line too long) are raised again there
         channel.send(("error", exc))
     finally:
@@ -251,11 +218,10 @@ def _check_in_helper(channel, kind: str, file_id: int, finess: str, name_finess:
 def read_in_helper(job, part, apply: Callable[[list[Line]], None]) -> int:
     """Reads and checks the file of `job` (a FileJob) in a helper process; `apply` gets its chunks
     here, as they come. Returns the number of lines read."""
-    global helper_peak_kib, helper_cpu_seconds
     codes = job.context.get("codes")
     refs = {table: codes[table] for table in codes} if codes is not None else None
-    here, there = _HELPERS.Pipe()
-    helper = _HELPERS.Process(target=_check_in_helper, name="fides-check", daemon=True,
+    here, there = helpers.CONTEXT.Pipe()
+    helper = helpers.CONTEXT.Process(target=_check_in_helper, name="fides-check", daemon=True,
                               args=(there, part.kind, job.file_id, job.config.finess, job.name_finess, refs,
                                     (CHUNK_LINES, CHUNK_BYTES_MAX, FILE_CHUNKS, _FINDINGS_BATCH)))
     helper.start()
@@ -274,8 +240,7 @@ def read_in_helper(job, part, apply: Callable[[list[Line]], None]) -> int:
             elif what == "findings":
                 job.findings.extend(value)
             elif what == "done":
-                helper_peak_kib = max(helper_peak_kib, value[1])
-                helper_cpu_seconds += value[2]
+                helpers.account(*value[1])
                 return value[0]
             elif what == "lost":
                 helper.join(5)

@@ -16,7 +16,7 @@ from concurrent.futures.process import BrokenProcessPool
 import psycopg
 import pytest
 
-from fides import config as config_mod
+from fides import config as config_mod, helpers
 from fides.bench import synthetic
 from fides.billing import run as billing_run
 from fides.billing import valuing
@@ -114,10 +114,27 @@ def test_helpers_bill_the_same_bytes_as_one_process(sites, monkeypatch):
     assert helpers == 0  # the helpers' connections are gone with them
 
 
+def test_the_helpers_say_what_they_used_and_the_bench_counts_it(sites, monkeypatch):
+    """Forked by fides.helpers' server, they are not this process's children: each result says
+    the helper's CPU time, and the run adds the largest peak each helper said."""
+    from fides.bench import run as bench
+
+    monkeypatch.setattr(billing_run, "PARALLEL_FROM", 100)
+    monkeypatch.setattr(helpers, "cpu_seconds", 0.0)
+    monkeypatch.setattr(helpers, "peak_kib_total", 0)
+    processor = sites(2)
+    mine = sum(os.times()[:4])  # this process and its waited-for children: not the fork server's
+    _bill(processor)
+    assert 0.05 < helpers.cpu_seconds < 60  # two helpers valuing 2 500 dossiers
+    assert 2 * 10_000 < helpers.peak_kib_total < 2 * 1_000_000  # two interpreters, a few tens of MiB each
+    fides, _ = bench._cpu_seconds(processor.conn.info.backend_pid)
+    assert fides - mine >= helpers.cpu_seconds
+
+
 def test_a_failing_helper_fails_the_run_which_keeps_nothing(sites, monkeypatch):
     monkeypatch.setattr(billing_run, "PARALLEL_FROM", 100)
     processor = sites(2)
-    # a helper whose connection is refused (spawned processes do not see a monkeypatch)
+    # a helper whose connection is refused (helpers, forked by their server, do not see a monkeypatch)
     monkeypatch.setattr(valuing, "helper_dsn", lambda conn: conn.info.dsn + " dbname=no_such_database")
     with pytest.raises(RuntimeError, match="billing helper could not start"):
         _bill(processor)

@@ -15,7 +15,7 @@ import threading
 
 import pytest
 
-from fides import config as config_mod
+from fides import config as config_mod, helpers
 from fides.bench import synthetic
 from fides.flows import dossier_lines, reading
 
@@ -177,11 +177,11 @@ def test_a_helper_says_its_cpu_time_and_the_bench_counts_it(engine, monkeypatch)
     from fides.bench import run as bench
 
     monkeypatch.setattr(reading, "HELPER_BYTES", 0)
-    monkeypatch.setattr(reading, "helper_cpu_seconds", 0.0)
+    monkeypatch.setattr(helpers, "cpu_seconds", 0.0)
     (engine.tree.inbox / f"VIDHOSP_{synthetic.FINESS}_20250401000000_0001.txt").write_bytes(
         _crlf([synthetic.vidhosp_line(i) for i in range(6000)]))
     engine.run_pass()
-    helper = reading.helper_cpu_seconds
+    helper = helpers.cpu_seconds
     assert 0.02 < helper < 30  # the helper's own time: checking 6 000 lines, not its fork server's life
     mine = sum(os.times()[:4])  # this process and its waited-for children: not the fork server's
     fides, _ = bench._cpu_seconds(engine.conn.info.backend_pid)
@@ -189,7 +189,7 @@ def test_a_helper_says_its_cpu_time_and_the_bench_counts_it(engine, monkeypatch)
 
 
 def test_the_helpers_server_is_started_before_the_first_large_file(tmp_path):
-    """`fides run` starts the fork server when it starts (reading.start_helpers): a fresh
+    """`fides run` starts the fork server when it starts (fides.helpers.start): a fresh
     interpreter has none, then one, whose helper has come and gone."""
     probe = (
         "import os, pathlib\n"
@@ -204,9 +204,9 @@ def test_the_helpers_server_is_started_before_the_first_large_file(tmp_path):
         "        if p.name.isdigit() and int(stat[1]) == os.getpid() and b'forkserver' in cmd:\n"
         "            found.append(p.name)\n"
         "    return found\n"
-        "from fides.flows import reading\n"
+        "from fides import helpers\n"
         "before = servers()\n"
-        "reading.start_helpers()\n"
+        "helpers.start()\n"
         "print(len(before), len(servers()))\n")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=tmp_path,
                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})

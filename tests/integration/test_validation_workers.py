@@ -11,7 +11,7 @@ import shutil
 import psycopg
 import pytest
 
-from fides import audit, config as config_mod
+from fides import audit, config as config_mod, helpers
 from fides.bench import synthetic
 from fides.engine import validation
 
@@ -50,9 +50,11 @@ def _validated(conn) -> tuple[int, int]:
 
 def test_a_helper_process_validates_on_its_own_connection(backlog, monkeypatch):
     monkeypatch.setattr(validation, "PARALLEL_FROM", 100)
-    pool, helpers = validation._start_helpers(backlog.conn, backlog.config, "test", LATER)
-    assert len(helpers) == 1
-    (counted,) = validation._join(pool, helpers)  # the helper alone: everything was pending for it
+    monkeypatch.setattr(helpers, "cpu_seconds", 0.0)
+    pool, running = validation._start_helpers(backlog.conn, backlog.config, "test", LATER)
+    assert len(running) == 1
+    (counted,) = validation._join(pool, running)  # the helper alone: everything was pending for it
+    assert 0.05 < helpers.cpu_seconds < 60  # it said its CPU time (not this process's child)
     assert sum(counted.values()) == DOSSIERS and counted["valides"] > 0
     valides = backlog.conn.execute("SELECT count(*) FROM dossier WHERE state = 1").fetchone()[0]
     assert valides == counted["valides"]
@@ -75,12 +77,12 @@ def test_parent_and_helper_share_the_backlog_once(backlog, monkeypatch):
 
 
 def test_small_backlog_no_helper(backlog):
-    assert validation._start_helpers(backlog.conn, backlog.config, "test", LATER) == (None, [])  # 3000 < 10 000
+    assert validation._start_helpers(backlog.conn, backlog.config, "test", LATER) == (None, [])  # 3000 < 5 000
 
 
 def test_a_helper_that_fails_leaves_the_backlog_to_the_sweep(backlog, monkeypatch, caplog):
     monkeypatch.setattr(validation, "PARALLEL_FROM", 100)
-    # a helper whose connection is refused (spawned processes do not see a monkeypatch)
+    # a helper whose connection is refused (helpers, forked by their server, do not see a monkeypatch)
     monkeypatch.setattr(validation, "helper_dsn", lambda conn: conn.info.dsn + " dbname=no_such_database")
     counts = validation.sweep(backlog.conn, backlog.config, backlog.context["refs"], "test", LATER)
     assert sum(counts.values()) == DOSSIERS  # the parent validated everything itself
