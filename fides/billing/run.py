@@ -58,10 +58,10 @@ SELECT id FROM dossier WHERE state = 1 AND NOT never_b2 AND billable_b2 IS TRUE 
 ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED
 """
 _REQUESTED = "SELECT id, nda, state, never_b2, billable_b2 FROM dossier WHERE finess = %s AND nda = ANY(%s)"
-_LOCK_REQUESTED = "SELECT id FROM dossier WHERE id = ANY(%s) AND state = 1 ORDER BY id FOR UPDATE SKIP LOCKED"
+_LOCK_REQUESTED = "SELECT id FROM dossier WHERE id = ANY(%s::bigint[]) AND state = 1 ORDER BY id FOR UPDATE SKIP LOCKED"
 _ACTIVE_TITRES = """
 SELECT dossier_id, id, numero, complement FROM titre
-WHERE dossier_id = ANY(%s) AND cancelled_at IS NULL
+WHERE dossier_id = ANY(%s::bigint[]) AND cancelled_at IS NULL
 """
 _INSERT_TITRES = """
 INSERT INTO titre (exercice, budget, numero, complement, dossier_id, created_at)
@@ -74,7 +74,7 @@ INSERT INTO lot (finess_geo, numero, organisme, exercice, created_at, b2_file, i
 VALUES (%s, %s, %s, %s, %s, '', %s, %s, %s) RETURNING id
 """
 _NAME_LOT = "UPDATE lot SET b2_file = %s WHERE id = %s"  # the name holds the lot's id
-_RETIRE_INVOICES = "UPDATE invoice SET current = false WHERE dossier_id = ANY(%s) AND current"
+_RETIRE_INVOICES = "UPDATE invoice SET current = false WHERE dossier_id = ANY(%s::bigint[]) AND current"
 _COPY_INVOICES = "COPY invoice (dossier_id, titre_id, lot_id, total, total_amo, record_count, created_at) FROM STDIN"
 _COPY_ANOMALIES = "COPY anomaly (dossier_id, code, severity, message, origin, at) FROM STDIN"
 # The report's lines, until the run ends: `requested` is the N°'s rank in the request (0 for a run
@@ -201,7 +201,7 @@ def _select(conn, config: Config, requested: list[str], report: _Report) -> list
             _refuse(report, nda, "LOT005")
         else:
             candidates[dossier_id] = nda
-    locked = [r[0] for r in conn.execute(_LOCK_REQUESTED, (list(candidates),))]
+    locked = [r[0] for r in conn.execute(_LOCK_REQUESTED, (sql.int_array(candidates),))]
     for dossier_id in set(candidates) - set(locked):
         _refuse(report, candidates[dossier_id], "LOT002")
     return locked
@@ -234,7 +234,7 @@ class _Run:
 
     def held(self, ids: list[int]) -> dict[int, tuple[int, int, str]]:
         """The titres dossiers of a chunk already hold: {dossier_id: (titre_id, numero, complement)}."""
-        return {r[0]: r[1:] for r in self.conn.execute(_ACTIVE_TITRES, (ids,), prepare=False)}
+        return {r[0]: r[1:] for r in self.conn.execute(_ACTIVE_TITRES, (sql.int_array(ids),), prepare=False)}
 
     def apply(self, valued: list[Valued], held: dict[int, tuple[int, int, str]]) -> None:
         """A chunk valued: referential errors sent back, the others numbered, invoiced, FACTURE."""
@@ -244,7 +244,7 @@ class _Run:
         numbered = self._number([v for v in valued if not v.problem], held)
         if numbered:
             ids = [v.dossier_id for v, _, _ in numbered]
-            self.conn.execute(_RETIRE_INVOICES, (ids,), prepare=False)
+            self.conn.execute(_RETIRE_INVOICES, (sql.int_array(ids),), prepare=False)
             self._invoice(numbered)
             dossiers.change(self.conn, ids, "facturation", self.cause, self.now)
 
@@ -285,7 +285,7 @@ class _Run:
                 continue
             ids = dict((d, t) for t, d in conn.execute(_INSERT_TITRES, {
                 "exercice": exercice, "budget": self.budget, "complement": numbering.complement(exercice, self.budget),
-                "at": self.now, "numeros": list(numbers), "dossiers": [v.dossier_id for v in group]}))
+                "at": self.now, "numeros": sql.int_array(numbers), "dossiers": sql.int_array(v.dossier_id for v in group)}))
             numbered += [(v, ids[v.dossier_id], numero) for v, numero in zip(group, numbers)]
         return numbered
 
@@ -319,9 +319,10 @@ class _Run:
         content = b2.lot_file(header, [w.body for w in invoices], sum(w.records for w in invoices), total, total_amo)
         # a pending output, as Processor.queue_outputs records one: written once the run commits
         conn.execute(sql.ADD_OUTPUT, (self.tree.relative(self.tree.b2 / name), content, self.file_id))
-        with conn.cursor().copy(_COPY_INVOICES) as copy:
-            for w in invoices:
-                copy.write_row((w.dossier_id, w.titre_id, lot_id, w.total, w.total_amo, w.records, self.now))
+        with conn.cursor().copy(_COPY_INVOICES) as copy:  # numbers and a timestamp: nothing to escape
+            tail = f"\t{self.now.isoformat()}\n"
+            copy.write("".join(f"{w.dossier_id}\t{w.titre_id}\t{lot_id}\t{w.total}\t{w.total_amo}\t{w.records}{tail}"
+                               for w in invoices))
         lot = f"{numero:03d}"
         for w in invoices:
             self.report.add(ReportLine(w.nda, True, f"{w.titre:09d}", w.complement, lot, name))

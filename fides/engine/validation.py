@@ -24,7 +24,7 @@ from fides import dossiers, helpers
 from fides.billing.params import BillingParams
 from fides.config import Config
 from fides.errors import Finding
-from fides.store import dossier_data
+from fides.store import dossier_data, sql
 from fides.store.db import helper_dsn
 from fides.validation import ValidationContext, Verdict, validate
 
@@ -46,7 +46,7 @@ SELECT count(*) FROM (SELECT 1 FROM dossier WHERE to_validate AND state = 0 AND 
 """
 _EXPLICIT = "SELECT id, never_b2 FROM dossier WHERE state = 0 AND nda = ANY(%s) ORDER BY id FOR UPDATE SKIP LOCKED"
 # Batch statements on `= ANY(%s)` or an unnest are run unprepared (see fides.dossiers.change).
-_RETIRE_ANOMALIES = "UPDATE anomaly SET active = false WHERE dossier_id = ANY(%s) AND active AND origin = 'validation'"
+_RETIRE_ANOMALIES = "UPDATE anomaly SET active = false WHERE dossier_id = ANY(%s::bigint[]) AND active AND origin = 'validation'"
 _COPY_ANOMALIES = "COPY anomaly (dossier_id, code, severity, message, origin, at) FROM STDIN"
 _VERDICTS = """
 UPDATE dossier d SET to_validate = false, billable_b2 = v.billable, extract_reason = v.reason,
@@ -160,7 +160,7 @@ def _validate_batch(conn, locked: list[tuple[int, bool]], ctx, cause: dossiers.C
     data = dossier_data.load(conn, ids)
     valid, valid_codes = [], []
     others, billable, reasons, codes = [], [], [], []  # verdicts of the dossiers staying EN_COURS
-    conn.execute(_RETIRE_ANOMALIES, (ids,), prepare=False)
+    conn.execute(_RETIRE_ANOMALIES, (sql.int_array(ids),), prepare=False)
     with conn.cursor().copy(_COPY_ANOMALIES) as copy:
         for dossier_id, never_b2 in locked:
             verdict = validate(data[dossier_id], ctx)
@@ -187,7 +187,7 @@ def _validate_batch(conn, locked: list[tuple[int, bool]], ctx, cause: dossiers.C
             "billable_b2": [True] * len(valid), "extract_reason": [None] * len(valid), "last_code": valid_codes})
         counts["valides"] += len(valid)
     if others:
-        conn.execute(_VERDICTS, {"ids": others, "billable": billable, "reasons": reasons, "codes": codes},
+        conn.execute(_VERDICTS, {"ids": sql.int_array(others), "billable": billable, "reasons": reasons, "codes": codes},
                      prepare=False)
 
 

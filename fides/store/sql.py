@@ -4,6 +4,14 @@ Set-based on purpose: a file of a million lines is applied with a handful of sta
 of thousands of lines, never one statement per line.
 """
 
+
+def int_array(values) -> str:
+    """Integers as a PostgreSQL array literal, for a `%s::bigint[]` parameter: psycopg dumps a
+    list element by element in Python (measured: 1.8 ms of CPU per 2 000 ids, 0.36 ms this way;
+    a billing run passes a dozen such lists per chunk of 2 000 dossiers)."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
 # --- input files -----------------------------------------------------------------------------
 
 INSERT_FILE = """
@@ -219,7 +227,7 @@ FROM dossier d LEFT JOIN LATERAL (
     SELECT kind, subtype, layout, line, seq FROM dossier_line
     WHERE dossier_id = d.id AND current OFFSET 0
 ) l ON true
-WHERE d.id = ANY(%s) ORDER BY d.id, l.kind, l.seq
+WHERE d.id = ANY(%s::bigint[]) ORDER BY d.id, l.kind, l.seq
 """
 
 UNITES_MEDICALES = """
@@ -230,11 +238,11 @@ WHERE finess = %s AND current ORDER BY um, date_effet
 # --- dossier states (used only by fides.dossiers) ----------------------------------------------
 
 # Lock the rows in id order (no deadlock between processes) and learn their state.
-LOCK_STATES = "SELECT id, state FROM dossier WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
+LOCK_STATES = "SELECT id, state FROM dossier WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE"
 
 # Move the rows of one from-state. {extra}: the trigger's own assignments. {values}/{assign}: an
 # optional join on per-dossier values (unnest of the ids and one array per column) and their
-# assignments; without values, {values} is "" and the rows are `d.id = ANY(%(ids)s)`.
+# assignments; without values, {values} is "" and the rows are `d.id = ANY(%(ids)s::bigint[])`.
 # (One statement joining the lock, the transitions and the values was tried: without statistics,
 # right after a large load, the planner nested the values under a one-row estimate and compared
 # every row of a batch with every other, 0.6 s per 2 000 dossiers.)
