@@ -66,7 +66,7 @@ def _getter(items):
     return itemgetter(*[slice(it.a, it.b) for it in items])
 
 
-_MEMO: dict = {}  # (type, length, decimals) -> Cache: value -> text
+_MEMO: dict = {}  # (type, length, decimals) -> Cache: value (an amount: its str) -> text
 _MEMO_CLASS = {"N": int, "M": Decimal, **dict.fromkeys(DATES, date)}  # the class a memo is for
 
 
@@ -75,11 +75,14 @@ def _memo(f: Field) -> Cache:
     recur in each of its records; dates and prices repeat a lot): a dict hit instead of range
     checks, Decimal arithmetic or date formatting. Only values of exactly the field type's class
     are looked up, since True == 1 == Decimal(1) hash alike; a value `encode` refuses is not
-    remembered (EncodeError)."""
+    remembered (EncodeError). An amount is looked up by its str, which gives the Decimal back
+    exactly (sign, digits, exponent): hashing a new Decimal costs ~0.37 µs, its str ~0.04 µs, and
+    a B2 invoice writes ~30 amounts."""
     key = (f.type, f.length, f.decimals or 0)
     memo = _MEMO.get(key)
     if memo is None:
-        memo = _MEMO[key] = Cache(functools.partial(encode, *key))
+        text = functools.partial(encode, *key)
+        memo = _MEMO[key] = Cache((lambda raw: text(Decimal(raw))) if f.type == "M" else text)
     return memo
 
 
@@ -89,7 +92,7 @@ def _inline(f: Field, v: str, m: str):
     if f.type == "A":  # as fast as a memo hit, and names are better not kept
         return f"{v}.__class__ is _str and _len({v}) <= {f.length}", f"{v}.ljust({f.length})"
     if f.type in _MEMO_CLASS:
-        return f"{v}.__class__ is _{_MEMO_CLASS[f.type].__name__}", f"{m}[{v}]"
+        return f"{v}.__class__ is _{_MEMO_CLASS[f.type].__name__}", f"{m}[_str({v})]" if f.type == "M" else f"{m}[{v}]"
     return None
 
 
