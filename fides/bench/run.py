@@ -122,10 +122,10 @@ def _stat(pid: int | str) -> list[str]:
 
 def _cpu_seconds(backend_pid: int) -> tuple[float, float]:
     """CPU seconds used so far by this process, the processes it waited for and its helpers
-    (fides.helpers: they say their own), and by the whole
-    PostgreSQL server of `backend_pid`: its postmaster, its live processes (backends, WAL writer,
-    checkpointer…) and those that ended (the postmaster's children time). 0 for PostgreSQL when
-    /proc does not say (another system, a remote server)."""
+    (fides.helpers: they say their own), and by the whole PostgreSQL server of `backend_pid`: its
+    postmaster, its live processes (backends, WAL writer, checkpointer…) and those that ended (the
+    postmaster's children time). 0 for PostgreSQL when /proc does not say (another system, a
+    remote server)."""
     from fides import helpers
 
     mine, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)

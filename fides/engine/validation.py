@@ -7,8 +7,8 @@ statements (anomalies COPYed, one UPDATE for the verdicts, one state change), wh
 
 A large backlog (a year re-integrated) is shared by `validation.workers` processes: the others are
 helpers (fides.helpers) with their own connection, walking the same pending dossiers; a batch is
-locked SKIP LOCKED, so each dossier is validated by exactly one of them. A process that fails loses only its
-open batch (rolled back, still pending: the next sweep takes it).
+locked SKIP LOCKED, so each dossier is validated by exactly one of them. A process that fails
+loses only its open batch (rolled back, still pending: the next sweep takes it).
 """
 
 from __future__ import annotations
