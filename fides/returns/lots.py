@@ -16,6 +16,7 @@ from fides import dossiers
 from fides.errors import Finding
 from fides.returns import queries as q
 from fides.returns.rules import NEGATIF, POSITIF, LotRow, decide_ack, lot_label, pick_lot
+from fides.store import sql
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ def apply(conn: psycopg.Connection, source: str, ack: Ack, cause: dossiers.Cause
     invoices = conn.execute(q.LOT_INVOICES, (lot.id,)).fetchall()
     by_dossier = {dossier_id: (invoice_id, nda) for invoice_id, dossier_id, nda in invoices}
     result = dossiers.change(conn, list(by_dossier), "arl_negatif", cause, at)
-    conn.execute(q.RETIRE_INVOICES, ([by_dossier[d][0] for d in result.changed],))
+    conn.execute(q.RETIRE_INVOICES, (sql.int_array(by_dossier[d][0] for d in result.changed),))
     refused_code = "RET006" if source == "noemie" else "CTL004"
     return [
         Finding(refused_code, f"{label} : dossier {by_dossier[d][1]} à l'état {dossiers.STATE_NAMES[state]}, "

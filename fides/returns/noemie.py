@@ -26,6 +26,7 @@ from fides.returns import lots, noemie_parse
 from fides.returns import queries as q
 from fides.returns.noemie_parse import ARL, HANDLED, InvoiceReturn, LotAck
 from fides.returns.rules import KINDS, TRIGGERS, Target, Verdict, decide_return, reject_codes
+from fides.store import sql
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ def _acknowledge(job: FileJob, acks: list[LotAck]) -> list[Finding]:
 
 def _targets(job: FileJob, reference: int, returns: list[InvoiceReturn]) -> list[Target | None]:
     rows = job.conn.execute(q.RESOLVE_RETURNS, {
-        "kind": KINDS[reference], "numeros": [r.numero for r in returns],
+        "kind": KINDS[reference], "numeros": sql.int_array(r.numero for r in returns),
         "complements": [r.complement for r in returns], "file_id": job.file_id,
     }).fetchall()
     return [None if row[1] is None else Target(*row[1:]) for row in rows]
@@ -136,7 +137,7 @@ def _record(job: FileJob, reference: int, applied: list[tuple[InvoiceReturn, Tar
             for dossier_id, a in anomalies:
                 copy.write_row((dossier_id, a.code, a.severity, a.text(), "return", job.now))
     if last:
-        job.conn.execute(q.SET_LAST_CODES, {"ids": list(last), "codes": list(last.values())})
+        job.conn.execute(q.SET_LAST_CODES, {"ids": sql.int_array(last), "codes": list(last.values())})
 
 
 register(Flow("NOEMIE", data=True, handle=handle, sniff=sniff))

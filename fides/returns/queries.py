@@ -59,7 +59,7 @@ RECORD_ARL = "UPDATE lot SET arl_status = %(status)s, arl_at = %(at)s, arl_code 
 
 # An invoice stops being current when its sending is void (ARL négatif, MANAGEREJECT A or C):
 # the dossier is billed again, in a new lot, with a new invoice row.
-RETIRE_INVOICES = "UPDATE invoice SET current = false WHERE id = ANY(%s)"
+RETIRE_INVOICES = "UPDATE invoice SET current = false WHERE id = ANY(%s::bigint[])"
 RETIRE_DOSSIER_INVOICES = "UPDATE invoice SET current = false WHERE dossier_id = ANY(%s) AND current"
 
 # --- MANAGEREJECT, CANCELPAIDREQUEST ---------------------------------------------------------------
