@@ -419,25 +419,27 @@ def run(sizes: list[int], seed: int, server_url: str | None, keep: Path | None =
     from fides.store.db import embedded_url, stop_embedded
 
     work = keep or Path(tempfile.mkdtemp(prefix="fides-bench-"))
-    url = server_url or embedded_url(work / "pgdata")
-    out = []
-    if "latence" in stages and drops:
-        waits, peak = _in_child(_latency, work / "root-latence", _database(url), drops)
-        out.append(Measure("latence 1 ligne (médiane)", drops, 1, statistics.median(waits), 0, peak, "s"))
-        out.append(Measure("latence 1 ligne (max)", drops, 1, max(waits), 0, 0, "s"))
-        done("latence")
-    for size in sizes:
-        if repeat == 1:
-            out += measure(size, url, work, seed, stages)
-        else:  # each repetition in its own folder and database, dropped unless kept
-            out += median_of([measure(size, url, work / f"essai-{i + 1}", seed, stages, drop=keep is None)
-                              for i in range(repeat)])
-        done(f"{size} dossiers")
-    if keep is None:
-        if not server_url:
-            stop_embedded(work / "pgdata")
-        shutil.rmtree(work, ignore_errors=True)
-    return out
+    try:  # a run that fails (server unreachable, a stage refused) leaves no folder nor server behind
+        url = server_url or embedded_url(work / "pgdata")
+        out = []
+        if "latence" in stages and drops:
+            waits, peak = _in_child(_latency, work / "root-latence", _database(url), drops)
+            out.append(Measure("latence 1 ligne (médiane)", drops, 1, statistics.median(waits), 0, peak, "s"))
+            out.append(Measure("latence 1 ligne (max)", drops, 1, max(waits), 0, 0, "s"))
+            done("latence")
+        for size in sizes:
+            if repeat == 1:
+                out += measure(size, url, work, seed, stages)
+            else:  # each repetition in its own folder and database, dropped unless kept
+                out += median_of([measure(size, url, work / f"essai-{i + 1}", seed, stages, drop=keep is None)
+                                  for i in range(repeat)])
+            done(f"{size} dossiers")
+        return out
+    finally:
+        if keep is None:
+            if not server_url:
+                stop_embedded(work / "pgdata")
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def render(measures: list[Measure]) -> str:

@@ -36,3 +36,22 @@ def test_repeat_below_one_is_a_usage_error():
     proc = subprocess.run([str(fides), "bench", "--repeat", "0"], capture_output=True, text=True)
     assert proc.returncode == EXIT_USAGE
     assert "--repeat 0 : au moins 1" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_failed_run_leaves_no_folder_behind(tmp_path, monkeypatch):
+    """A bench whose server cannot be reached (or whose stage fails) still removes its working
+    folder: flows of a million lines and an embedded server's files weigh gigabytes."""
+    import socket
+    import tempfile
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    try:
+        run.run([10], 7, f"postgresql://fides:x@127.0.0.1:{port}/fides", stages=("ingestion",), drops=0)
+    except psycopg.OperationalError:
+        pass
+    else:
+        raise AssertionError("the bench reached a server on a closed port")
+    assert list(tmp_path.iterdir()) == []
