@@ -27,7 +27,7 @@ CONTEXT.set_forkserver_preload(["fides.flows", "fides.engine.validation", "fides
 peak_kib_total = 0
 cpu_seconds = 0.0
 
-_reported_cpu = 0.0  # in a helper: the CPU time it already reported
+_reported = (0, 0.0)  # in a helper: the peak memory and CPU time it already reported
 
 
 def _ready() -> None:
@@ -53,17 +53,18 @@ def peak_kib() -> int:
 
 
 def usage() -> tuple[int, float]:
-    """In a helper: (its peak memory in KiB, the CPU seconds it used since it last said so).
-    Forked: process_time counts this process's own time only, from the fork on."""
-    global _reported_cpu
-    now = time.process_time()
-    spent, _reported_cpu = now - _reported_cpu, now
-    return peak_kib(), spent
+    """In a helper: what it used since it last said so: (how much its peak memory grew, in KiB;
+    CPU seconds). Forked: process_time counts this process's own time only, from the fork on. So
+    the sums of what a helper says, however many times it says it, are its peak and its time."""
+    global _reported
+    now = (peak_kib(), time.process_time())
+    grown, spent = now[0] - _reported[0], now[1] - _reported[1]
+    _reported = now
+    return grown, spent
 
 
-def account(peak: int, spent: float) -> None:
-    """In the process that used a helper: adds its peak memory (KiB) and CPU seconds, once per
-    helper for the peak (a pool adds the largest each of its helpers said)."""
+def account(grown: int, spent: float) -> None:
+    """In the process that used a helper: adds what `usage` said there."""
     global peak_kib_total, cpu_seconds
-    peak_kib_total += peak
+    peak_kib_total += grown
     cpu_seconds += spent

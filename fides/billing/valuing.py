@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
@@ -131,28 +130,24 @@ class Helpers:
         self.ahead = workers
         self.pool = ProcessPoolExecutor(workers, mp_context=helpers.CONTEXT,
                                         initializer=_start, initargs=(helper_dsn(conn), config, now))
-        self.peaks: dict[int, int] = {}  # the largest peak memory each helper said, by pid
 
     def submit(self, ids: list[int], complements: dict[int, str]) -> "_Pending":
-        return _Pending(self, self.pool.submit(_value, ids, complements))
+        return _Pending(self.pool.submit(_value, ids, complements))
 
     def close(self) -> None:
         # every result was taken, or the run failed and is rolled back: drop what is queued
         self.pool.shutdown(wait=True, cancel_futures=True)
-        helpers.account(sum(self.peaks.values()), 0.0)
 
 
 class _Pending:
     """A chunk handed to a helper: its result, once what the helper used is counted."""
 
-    def __init__(self, owner: Helpers, future) -> None:
-        self.owner, self.future = owner, future
+    def __init__(self, future) -> None:
+        self.future = future
 
     def result(self) -> list[Valued]:
-        valued, pid, (peak, spent) = self.future.result()
-        peaks = self.owner.peaks
-        peaks[pid] = max(peaks.get(pid, 0), peak)
-        helpers.account(0, spent)
+        valued, used = self.future.result()
+        helpers.account(*used)
         return valued
 
 
@@ -173,9 +168,9 @@ def _start(dsn: str, config: Config, now: dt.datetime) -> None:
         _helper = exc
 
 
-def _value(ids: list[int], complements: dict[int, str]) -> tuple[list[Valued], int, tuple[int, float]]:
-    """A chunk valued in a helper, with the helper's pid and what it used (fides.helpers.usage)."""
+def _value(ids: list[int], complements: dict[int, str]) -> tuple[list[Valued], tuple[int, float]]:
+    """A chunk valued in a helper, with what the helper used meanwhile (fides.helpers.usage)."""
     if isinstance(_helper, BaseException):
         raise RuntimeError(f"billing helper could not start: {_helper}") from None  # libpq never says a password
     conn, valuer = _helper
-    return valuer.value(dossier_data.load(conn, ids), complements), os.getpid(), helpers.usage()
+    return valuer.value(dossier_data.load(conn, ids), complements), helpers.usage()

@@ -116,7 +116,7 @@ def test_helpers_bill_the_same_bytes_as_one_process(sites, monkeypatch):
 
 def test_the_helpers_say_what_they_used_and_the_bench_counts_it(sites, monkeypatch):
     """Forked by fides.helpers' server, they are not this process's children: each result says
-    the helper's CPU time, and the run adds the largest peak each helper said."""
+    what its helper used since its last one (CPU time, growth of its peak); the run adds them up."""
     from fides.bench import run as bench
 
     monkeypatch.setattr(billing_run, "PARALLEL_FROM", 100)

@@ -13,13 +13,14 @@ def _spin(seconds: float) -> None:
         pass
 
 
-def test_a_helper_says_the_cpu_time_it_used_since_it_last_said_so(monkeypatch):
-    monkeypatch.setattr(helpers, "_reported_cpu", 0.0)
-    first_peak, first = helpers.usage()  # everything so far (a helper: since its fork)
+def test_a_helper_says_what_it_used_since_it_last_said_so(monkeypatch):
+    monkeypatch.setattr(helpers, "_reported", (0, 0.0))
+    first_grown, first = helpers.usage()  # everything so far (a helper: since its fork)
     _spin(0.05)
-    peak, spent = helpers.usage()
+    grown, spent = helpers.usage()
     assert first >= 0.0 and 0.05 <= spent < 1.0  # this interval only, not the process's life
-    assert 0 < first_peak <= peak  # VmHWM in KiB: it never goes down
+    assert first_grown > 0 and grown >= 0  # VmHWM in KiB: it never goes down
+    assert first_grown + grown == helpers.peak_kib()  # what it said adds up to its peak
 
 
 def test_the_peaks_and_times_of_helpers_add_up(monkeypatch):
