@@ -2,7 +2,8 @@
 
 Every stage runs in its own child process (its peak memory is its own), on a fresh database
 per size. The floor of each ingested flow is a bare COPY of the same lines, already split into
-the columns fides stores for a line, into a table of that shape without index, measured in the
+the columns fides stores for a line and in the binary format fides writes them in (text costs
+the server more to parse), into a table of that shape without index, measured in the
 same run: fides/floor says how far the whole pipeline (read, recognise, parse, check every field,
 create or lock dossiers, store, `.arl`) is from the database's own speed. A second floor COPYs the
 same rows into tables shaped like fides' own, with their indexes: the dossiers a flow creates
@@ -35,6 +36,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from fides.bench import STAGES, synthetic
+from fides.store import binary
 
 FLOWS = ("VIDHOSP", "RSS", "FICHCOMP")
 _SUBTYPE = {"VIDHOSP": "complet", "RSS": "", "FICHCOMP": "06"}
@@ -232,29 +234,33 @@ def _write_returns(url: str, path: Path) -> int:
 
 
 def _blocks(rows, size: int = 20_000) -> list[bytes]:
-    """COPY text rows grouped in blocks, ready before the clock starts."""
-    blocks, block = [], []
+    """Binary COPY rows grouped in blocks, the format's header first and its trailer last, ready
+    before the clock starts."""
+    blocks, block = [binary.HEADER], []
     for row in rows:
         block.append(row)
         if len(block) == size:
-            blocks.append("".join(block).encode("latin-1"))
+            blocks.append(b"".join(block))
             block = []
-    blocks.append("".join(block).encode("latin-1"))
+    blocks += [b"".join(block), binary.TRAILER]
     return blocks
 
 
-def _line_rows(source: Path, flow: str):
+def _line_rows(source: Path, flow: str, encoding: str):
+    kind, subtype, layout = (binary.text(v.encode(encoding)) for v in (flow, _SUBTYPE[flow], _LAYOUT[flow]))
     with source.open(encoding="latin-1", newline="") as f:
         for number, line in enumerate(f, 1):
-            text = line.rstrip("\r\n")
-            yield f"{number}\t{flow}\t{_SUBTYPE[flow]}\t{_LAYOUT[flow]}\t{number}\t{text}\t1\t{number}\tt\n"
+            stored = binary.text(line.rstrip("\r\n").encode(encoding))
+            yield b"".join((b"\0\x09", binary.int8(number), kind, subtype, layout, binary.int4(number), stored,
+                            binary.int8(1), binary.int4(number), b"\0\0\0\1\1"))
 
 
-def _dossier_rows(source: Path, flow: str):
+def _dossier_rows(source: Path, flow: str, encoding: str):
     """One row per N° administratif of the file (the dossiers its ingestion creates)."""
     from fides.layouts import load
 
     at = {f.name: slice(f.start - 1, f.end) for f in load(_LAYOUT[flow]).fields if f.zone is None}
+    finess = binary.text(synthetic.FINESS.encode(encoding))
     seen = set()
     with source.open(encoding="latin-1", newline="") as f:
         for line in f:
@@ -262,17 +268,21 @@ def _dossier_rows(source: Path, flow: str):
             if nda not in seen:
                 seen.add(nda)
                 entry, exit_ = (line[at[k]] for k in ("date_entree", "date_sortie"))  # JJMMAAAA
-                yield f"{synthetic.FINESS}\t{nda}\t{entry[4:]}-{entry[2:4]}-{entry[:2]}\t{exit_[4:]}-{exit_[2:4]}-{exit_[:2]}\n"
+                yield b"".join((b"\0\x04", finess, binary.text(nda.encode(encoding)),
+                                binary.date(f"{entry[4:]}-{entry[2:4]}-{entry[:2]}"),
+                                binary.date(f"{exit_[4:]}-{exit_[2:4]}-{exit_[:2]}")))
 
 
 def _floor(url: str, source: Path, flow: str, table: str = "", shaped: bool = False) -> float:
     """Bare COPY of the file's lines, split into the columns fides stores for a line, into a
     table of that shape without index; `shaped`: into copies of fides' own tables (columns,
-    defaults, indexes, storage), with the dossiers the flow creates (VIDHOSP) first."""
-    lines = _blocks(_line_rows(source, flow))
-    dossiers = _blocks(_dossier_rows(source, flow)) if shaped and flow == "VIDHOSP" else []
+    defaults, indexes, storage), with the dossiers the flow creates (VIDHOSP) first. In the
+    binary COPY format, as fides writes them."""
     table = table or f"bench_floor{'_shaped' if shaped else ''}_{flow.lower()}"
     with psycopg.connect(url) as conn:
+        encoding = conn.info.encoding
+        lines = _blocks(_line_rows(source, flow, encoding))
+        dossiers = _blocks(_dossier_rows(source, flow, encoding)) if shaped and flow == "VIDHOSP" else []
         if shaped:
             for source_table, copy_table in (("dossier", f"{table}_dossier"), ("dossier_line", table)):
                 options = conn.execute("SELECT array_to_string(reloptions, ', ') FROM pg_class "
@@ -285,11 +295,12 @@ def _floor(url: str, source: Path, flow: str, table: str = "", shaped: bool = Fa
         conn.commit()
         start = time.perf_counter()
         if dossiers:
-            with conn.cursor().copy(f"COPY {table}_dossier (finess, nda, entry_date, exit_date) FROM STDIN") as copy:
+            with conn.cursor().copy(f"COPY {table}_dossier (finess, nda, entry_date, exit_date) FROM STDIN "
+                                    "(FORMAT BINARY)") as copy:
                 for block in dossiers:
                     copy.write(block)
         with conn.cursor().copy(f"COPY {table} (dossier_id, kind, subtype, layout, seq, line, file_id, line_no, "
-                                "current) FROM STDIN") as copy:
+                                "current) FROM STDIN (FORMAT BINARY)") as copy:
             for block in lines:
                 copy.write(block)
         conn.commit()

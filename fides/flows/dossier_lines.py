@@ -12,6 +12,7 @@ error is seen the remaining lines are only checked, not written.
 from __future__ import annotations
 
 import queue
+import struct
 import threading
 from dataclasses import dataclass, field
 from typing import Callable
@@ -24,7 +25,8 @@ from fides.flows import reading, register
 from fides.flows.base import FileJob, Flow, Outcome
 from fides.flows.reading import Line
 from fides.layouts import Layout
-from fides.store import sql
+from fides.layouts.values import Cache
+from fides.store import binary, sql
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,11 @@ PARTS = {
 
 _SAVEPOINTS_MAX = 48  # chunks that may create their dossiers in a savepoint (see _Applier._create)
 _COPY_ROWS = 2_000  # a chunk's rows go to COPY by slices: its whole text, then encoded, cost 2 KB a line
-_NULL = "\\N"  # COPY's NULL
+# Rows in binary COPY format (fides.store.binary): the field count, then the first field, an id
+_ROW_HEAD = struct.Struct(">hiq")
+_LENGTH = struct.Struct(">i").pack  # a text field's, before its bytes
+_CURRENT, _REPLACED = b"\0\0\0\1\1", b"\0\0\0\1\0"  # a line's last field, `current`
+_DATES = Cache(binary.date)  # ISO text (None: NULL) -> its field
 
 
 def _pack(values) -> str:
@@ -131,14 +137,21 @@ class _Applier:
 
     def _copy_dossiers(self, created: dict[str, int], spans) -> None:
         """The new dossiers `created` ({N°: id}) as sql.COPY_DOSSIERS rows, dated by `spans`."""
-        job = self.job
-        head = f"\t{reading.copy_text(job.config.finess)}\t"
-        tail = f"\t{job.now.isoformat()}\t{job.file_id}\t{self.part.bit}\n"
+        job, head, encoding = self.job, _ROW_HEAD.pack, self.job.conn.info.encoding
+        finess = binary.text(job.config.finess.encode(encoding))
+        tail = binary.timestamptz(job.now) + binary.int8(job.file_id) + binary.int2(self.part.bit)
         ndas = list(created)
         with job.conn.cursor().copy(sql.COPY_DOSSIERS) as copy:
+            copy.write(binary.HEADER)
             for at in range(0, len(ndas), _COPY_ROWS):
-                copy.write("".join([f"{created[n]}{head}{reading.copy_text(n)}\t{spans[n][0] or _NULL}\t"
-                                    f"{spans[n][1] or _NULL}{tail}" for n in ndas[at:at + _COPY_ROWS]]))
+                pieces: list[bytes] = []
+                for n in ndas[at:at + _COPY_ROWS]:
+                    entry, exit_ = spans[n]
+                    nda = n.encode(encoding)
+                    pieces += (head(8, 8, created[n]), finess, _LENGTH(len(nda)), nda, _DATES[entry], _DATES[exit_],
+                               tail)
+                copy.write(b"".join(pieces))
+            copy.write(binary.TRAILER)
 
     def _create_carefully(self, missing: list[str], spans) -> dict[str, int]:
         """Creates those of the dossiers `missing` that another process did not create meanwhile."""
@@ -217,12 +230,17 @@ class _Applier:
             self.refusals += [(ln[0], ln[1], locked[ln[1]]) for ln in chunk if ln[1] in locked]
             chunk = [ln for ln in chunk if ln[1] not in locked]
         last = {ln[1]: ln[0] for ln in chunk} if self.part.single_line else None
+        head = _ROW_HEAD.pack
         with self.job.conn.cursor().copy(sql.COPY_LINES) as copy:
+            copy.write(binary.HEADER)
             for at in range(0, len(chunk), _COPY_ROWS):
-                rows = [f"{ids[nda]}{row}{'t' if last is None or last[nda] == line_no else 'f'}\n"
-                        for line_no, nda, _, row, _, _ in chunk[at:at + _COPY_ROWS]]
-                copy.write("".join(rows))
-                self.applied += len(rows)
+                pieces: list[bytes] = []
+                for line_no, nda, _, row, _, _ in chunk[at:at + _COPY_ROWS]:
+                    pieces += (head(9, 8, ids[nda]), row,
+                               _CURRENT if last is None or last[nda] == line_no else _REPLACED)
+                copy.write(b"".join(pieces))
+                self.applied += len(pieces) // 3
+            copy.write(binary.TRAILER)
 
 
 class _Behind:
@@ -269,7 +287,8 @@ def _handler(part: Part) -> Callable[[FileJob], Outcome]:
             behind = _Behind(applier.apply)
             try:
                 read = reading.read(job.read_blocks(), part, job.file_id, job.config.finess, job.name_finess,
-                                    job.context.get("codes"), job.findings, behind.put, reading.CHUNK_LINES)
+                                    job.context.get("codes"), job.findings, behind.put, reading.CHUNK_LINES,
+                                job.conn.info.encoding)
             finally:
                 behind.close()  # the connection is the reader's again only once the thread is idle
         if read == 0:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 import queue
+import struct
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain
 from multiprocessing import reduction
 from typing import Callable, Iterable
@@ -23,6 +24,7 @@ from fides.errors import Finding
 from fides.flows.base import Block
 from fides.layouts import Layout, LayoutError, detect
 from fides.layouts.values import Cache
+from fides.store import binary
 
 CHUNK_LINES = 10_000  # lines per chunk, applied in one round: bounds memory, amortises round trips
 # A chunk that creates dossiers takes one of the file's savepoints; once dossier_lines._SAVEPOINTS_MAX
@@ -33,32 +35,42 @@ CHUNK_LINES = 10_000  # lines per chunk, applied in one round: bounds memory, am
 # 1 000 000 VIDHOSP lines in 41 chunks instead of 101, 14.9 → 12.7 s.
 FILE_CHUNKS = 40
 CHUNK_BYTES_MAX = 16 << 20
-_COPY_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\r": "\\r", "\n": "\\n"})
 
 # A checked line waiting to be applied: (line_no, nda, subtype, row, entry, exit); `row` is its
-# dossier_line row for COPY (sql.COPY_LINES) but the dossier's id in front and `current` at the
-# end, known only once its dossier is created or locked: made by the reader, the applying side,
-# which waits on PostgreSQL, only completes it.
+# dossier_line row in binary COPY format (sql.COPY_LINES, fides.store.binary) but its field count and the dossier's id
+# in front and `current` at the end, known only once its dossier is created or locked: made by the
+# reader, the applying side, which waits on PostgreSQL, only completes it.
 Line = tuple
+
+_SEQ_AND_LENGTH = struct.Struct(">iii")  # seq (an int4: its length, its value), the line's length
+_FILE_LINE = struct.Struct(">iqii")  # file_id (int8), line_no (int4)
 
 
 @dataclass(frozen=True)
 class _Keys:
     """Where, in a line of one layout, are the few fields the merge needs (0-based slices), and
-    the row's text on each side of the line's subtype (see Line)."""
+    the row's fields before the line's number: kind, subtype and layout (see Line)."""
 
     finess: slice | None
     nda: slice
     entry: slice | None
     exit: slice | None
-    kind: str  # "\t{kind}\t"
-    layout: str  # "\t{layout}\t"
+    kind: bytes  # the kind's and the layout's fields, the subtype's between them
+    layout: bytes
+    heads: dict = field(default_factory=dict)  # subtype -> the three fields
 
     @classmethod
-    def of(cls, layout: Layout, part) -> "_Keys":
+    def of(cls, layout: Layout, part, encoding: str) -> "_Keys":
         at = {f.name: slice(f.start - 1, f.start - 1 + f.length) for f in layout.fields if f.zone is None}
         return cls(at.get("finess_epmsi"), at["num_admin_sejour"], at[part.entry] if part.entry else None,
-                   at[part.exit] if part.exit else None, f"\t{part.kind}\t", f"\t{layout.name}\t")
+                   at[part.exit] if part.exit else None, binary.text(part.kind.encode(encoding)),
+                   binary.text(layout.name.encode(encoding)))
+
+    def head(self, subtype: str, encoding: str) -> bytes:
+        head = self.heads.get(subtype)
+        if head is None:
+            head = self.heads[subtype] = self.kind + binary.text(subtype.encode(encoding)) + self.layout
+        return head
 
 
 def _iso(text: str) -> str | None:
@@ -69,19 +81,17 @@ def _iso(text: str) -> str | None:
 _ISO = Cache(_iso)  # few distinct dates: a dict hit each
 
 
-def copy_text(value: str) -> str:
-    """`value` as COPY's text format reads it back."""
-    return value.translate(_COPY_ESCAPE) if ("\\" in value or "\t" in value or "\r" in value) else value
-
-
 def read(blocks: Iterable[Block], part, file_id: int, finess: str, name_finess: str | None, refs, findings,
-         put: Callable[[list[Line]], None], chunk_lines: int) -> int:
+         put: Callable[[list[Line]], None], chunk_lines: int, encoding: str) -> int:
     """Check every line of `blocks` (flows.base.Block) as lines of `part` (a dossier_lines.Part);
     hand the good ones to `put` by chunks while the file has no blocking error; `findings` gets
-    every finding. Returns the number of lines read."""
+    every finding; rows' texts in `encoding` (the connection's, a Python codec name). Returns the
+    number of lines read."""
     keys_of: dict[Layout, _Keys] = {}
     count = 0
     chunk: list[Line] = []
+    file_line = _FILE_LINE.pack
+    seq_and_length = _SEQ_AND_LENGTH.pack
     # A small first chunk: the applying side starts after ~1 000 lines, not 10 000 (in a fresh
     # helper, 0.06 s instead of 0.2 s of checking, layouts compiled, before anything is applied).
     limit = max(1, chunk_lines // 10)
@@ -100,7 +110,7 @@ def read(blocks: Iterable[Block], part, file_id: int, finess: str, name_finess: 
                     continue
                 if any(f.code == "FMT102" for f in found):  # right-trimmed by an editor: store it whole
                     text = layout.render(layout.parse(text))
-            keys = keys_of.get(layout) or keys_of.setdefault(layout, _Keys.of(layout, part))
+            keys = keys_of.get(layout) or keys_of.setdefault(layout, _Keys.of(layout, part, encoding))
             line_finess = text[keys.finess].strip() if keys.finess else name_finess
             if line_finess != finess:
                 findings.add(Finding("FMT013", f"{line_finess or 'absent'} au lieu de {finess}", line_no,
@@ -112,11 +122,11 @@ def read(blocks: Iterable[Block], part, file_id: int, finess: str, name_finess: 
                 continue
             if findings.blocking:
                 continue  # the file will keep nothing: checking the rest is enough
-            subtype, stored = part.subtype(layout, text), text
-            if not plain:  # a plain block has nothing COPY escapes
-                subtype, stored = copy_text(subtype), copy_text(text)
+            subtype = part.subtype(layout, text)
+            stored = text.encode(encoding)
             chunk.append((line_no, nda, subtype,
-                          f"{keys.kind}{subtype}{keys.layout}{line_no}\t{stored}\t{file_id}\t{line_no}\t",
+                          b"".join((keys.head(subtype, encoding), seq_and_length(4, line_no, len(stored)), stored,
+                                    file_line(8, file_id, 4, line_no))),
                           _ISO[text[keys.entry]] if keys.entry else None, _ISO[text[keys.exit]] if keys.exit else None))
             if len(chunk) >= limit:
                 put(chunk)
@@ -181,12 +191,12 @@ class _Forwarded:
 
 
 def _check_in_helper(channel, kind: str, file_id: int, finess: str, name_finess: str | None,
-                     refs: dict | None, sizes: tuple[int, int, int, int]) -> None:
+                     refs: dict | None, sizes: tuple[int, int, int, int], encoding: str) -> None:
     """The helper process: reads the file whose descriptor comes first on `channel`, then sends
     ("findings", [...]) and each chunk as ("piece", [...])… ("chunk", None) in file order, and
     ("done", (lines read, (its peak memory in KiB, its CPU seconds))) or ("error", exception) last.
     `sizes`: the fewest lines and the most bytes per chunk, the chunks wanted for the whole file,
-    findings per batch (the caller's settings)."""
+    findings per batch (the caller's settings); `encoding`: the rows' texts' (see `read`)."""
     from fides.engine.process import read_blocks  # the engine imports the flows: not at import time
     from fides.flows.dossier_lines import PARTS
 
@@ -205,7 +215,7 @@ def _check_in_helper(channel, kind: str, file_id: int, finess: str, name_finess:
         first = next(blocks, None)  # its mean line length tells how many lines the file has
         chunk_lines = chunk_lines_for(os.fstat(fd).st_size, first, least, most_bytes, chunks)
         count = read(chain([first] if first else [], blocks), PARTS[kind], file_id, finess, name_finess,
-                     refs, findings, put, chunk_lines)
+                     refs, findings, put, chunk_lines, encoding)
         findings.flush()
         channel.send(("done", (count, helpers.usage())))
     except Exception as exc:  # the engine's own refusals (a line too long) are raised again there
@@ -223,7 +233,8 @@ def read_in_helper(job, part, apply: Callable[[list[Line]], None]) -> int:
     here, there = helpers.CONTEXT.Pipe()
     helper = helpers.CONTEXT.Process(target=_check_in_helper, name="fides-check", daemon=True,
                               args=(there, part.kind, job.file_id, job.config.finess, job.name_finess, refs,
-                                    (CHUNK_LINES, CHUNK_BYTES_MAX, FILE_CHUNKS, _FINDINGS_BATCH)))
+                                    (CHUNK_LINES, CHUNK_BYTES_MAX, FILE_CHUNKS, _FINDINGS_BATCH),
+                                    job.conn.info.encoding))
     helper.start()
     there.close()
     # Received on a thread: the helper sends the next chunk while this one is applied. One chunk

@@ -110,6 +110,7 @@ FROM (SELECT nextval('dossier_id_seq'::regclass) AS id FROM generate_series(1, %
 """
 COPY_DOSSIERS = """
 COPY dossier (id, finess, nda, entry_date, exit_date, last_flow_at, creation_file_id, line_kinds) FROM STDIN
+(FORMAT BINARY)
 """
 CREATE_DOSSIERS_RACED = """
 WITH created AS (
@@ -168,8 +169,9 @@ WHERE ctid = ANY(ARRAY(
                         AND (dl.file_id <> %(file_id)s OR %(single)s) OFFSET 0) AS dl))
 """
 
+# In binary COPY format (fides.store.binary), as COPY_DOSSIERS.
 COPY_LINES = """
-COPY dossier_line (dossier_id, kind, subtype, layout, seq, line, file_id, line_no, current) FROM STDIN
+COPY dossier_line (dossier_id, kind, subtype, layout, seq, line, file_id, line_no, current) FROM STDIN (FORMAT BINARY)
 """
 
 # Existing dossiers the chunk touched: to validate again. VIDHOSP gives the stay's dates;

@@ -53,5 +53,9 @@ def test_ingestion_stays_near_the_copy_floor(flow, flows, pg_server_url, templat
         assert stored == lines  # the run being timed did the whole job
         processor.conn.close()
     floor = min(run._floor(url, source, flow, table=f"floor_{i}") for i in range(3))
+    with psycopg.connect(url) as conn:  # the floor stored what fides stored: like with like
+        same = conn.execute("SELECT count(*) FROM floor_0 f JOIN dossier_line d ON d.line_no = f.line_no "
+                            "AND d.line = f.line AND d.kind = f.kind AND d.layout = f.layout").fetchone()[0]
+    assert same == lines
     ratio = min(runs) / floor
     assert ratio < BOUND, f"{flow}: {min(runs):.3f} s = {ratio:.1f}× the COPY floor ({floor:.3f} s)"

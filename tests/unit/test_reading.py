@@ -14,8 +14,19 @@ def _read(texts: list[str], chunk_lines: int = 10, kind: str = "VIDHOSP", plain:
     chunks: list[list] = []
     sink = FindingSink(keep=100)
     count = reading.read([(1, texts, plain)], dossier_lines.PARTS[kind], FILE_ID, synthetic.FINESS, None, None,
-                         sink, chunks.append, chunk_lines)
+                         sink, chunks.append, chunk_lines, "utf-8")
     return count, chunks, sink
+
+
+def _fields(row: bytes) -> list[bytes]:
+    """The fields of a row in binary COPY format, each after its 4-byte length."""
+    fields, at = [], 0
+    while at < len(row):
+        length = int.from_bytes(row[at:at + 4], "big")
+        fields.append(row[at + 4:at + 4 + length])
+        at += 4 + length
+    assert at == len(row)
+    return fields
 
 
 def test_good_lines_come_in_chunks_a_small_first_one_then_full_ones():
@@ -25,8 +36,10 @@ def test_good_lines_come_in_chunks_a_small_first_one_then_full_ones():
     assert [len(c) for c in chunks] == [1, 10, 10, 4]  # a tenth first: the applying side starts early
     line_no, nda, subtype, row, entry, exit_ = chunks[1][0]
     assert (line_no, nda, subtype) == (2, "L000000001", "complet")
-    # the dossier_line row but its dossier id in front and `current` at the end (sql.COPY_LINES)
-    assert row == f"\tVIDHOSP\tcomplet\tvidhosp_V015\t2\t{texts[1]}\t{FILE_ID}\t2\t"
+    # the dossier_line row but its field count and dossier id in front and `current` at the end
+    # (sql.COPY_LINES, binary): kind, subtype, layout, seq, line, file_id, line_no
+    assert _fields(row) == [b"VIDHOSP", b"complet", b"vidhosp_V015", (2).to_bytes(4, "big"), texts[1].encode(),
+                            FILE_ID.to_bytes(8, "big"), (2).to_bytes(4, "big")]
     assert entry < exit_ and len(entry) == 10  # ISO dates, the stay's
 
 
@@ -49,17 +62,19 @@ def test_a_line_of_another_finess_is_refused_with_its_code():
     assert all(line[0] != 2 for chunk in chunks for line in chunk)
 
 
-def test_a_backslash_in_a_line_is_escaped_for_copy_unless_the_block_is_plain():
+def test_a_line_goes_into_its_row_as_it_is_in_the_connection_s_encoding():
     line = synthetic.vidhosp_line(1)
     at = 139  # num_admin_sejour_mere (free text, positions 140-159), before the stay's dates
-    texts = [line[:at] + "a\\b" + line[at + 3:]]
-    _, chunks, sink = _read(texts)  # as read_blocks gives a block with a backslash: not plain
+    texts = [line[:at] + "a\\bé" + line[at + 4:]]  # binary COPY: nothing to escape
+    _, chunks, sink = _read(texts)
     assert sink.total == 0
     _, _, _, row, entry, exit_ = chunks[0][0]
-    assert row.split("\t")[5] == texts[0].replace("\\", "\\\\")  # COPY reads \\ as \
-    _, plain_chunks, _ = _read([line], plain=True)  # nothing to escape: the line goes in as it is
-    assert plain_chunks[0][0][3].split("\t")[5] == line
-    assert (entry, exit_) == plain_chunks[0][0][4:] and entry is not None  # read from the line, not the row
+    assert _fields(row)[4] == texts[0].encode("utf-8")
+    chunks = []
+    reading.read([(1, texts, False)], dossier_lines.PARTS["VIDHOSP"], FILE_ID, synthetic.FINESS, None, None,
+                 FindingSink(keep=1), chunks.append, 10, "latin-1")
+    assert _fields(chunks[0][0][3])[4] == texts[0].encode("latin-1")  # é: one byte, not two
+    assert entry is not None and exit_ > entry  # read from the line, not the row
 
 
 def test_a_large_file_is_cut_in_few_chunks_from_its_first_block():
