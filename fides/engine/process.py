@@ -111,19 +111,18 @@ def _local(at: dt.datetime) -> dt.datetime:
 
 
 # The latin-1 bytes of a plain line: those str.isprintable accepts (not the C0/C1 controls, DEL,
-# NBSP (0xA0) nor the soft hyphen (0xAD)), but the backslash, the one of them COPY's text format
-# escapes. Whatever a block keeps once these are deleted tells, in C, whether any of its lines has
-# a character the line check would refuse or a row would need escaped
+# NBSP (0xA0) nor the soft hyphen (0xAD)). Whatever a block keeps once these are deleted tells, in
+# C, whether any of its lines has a character the line check would refuse
 # (tests/integration/test_read_blocks.py checks the table byte by byte).
-_PLAIN = bytes(b for b in range(256) if chr(b).isprintable() and b != ord("\\"))
+_PLAIN = bytes(b for b in range(256) if chr(b).isprintable())
 
 
 def read_blocks(fd: int) -> Iterator[Block]:
     """The file's lines without their terminator (LF or CRLF), as latin-1 text (every byte maps to
     one character: a line written back is byte-identical to the one read), a block of about CHUNK
     bytes at a time. A block is `plain` when none of its lines has a character that
-    str.isprintable refuses, nor a backslash: checked on the whole block, ~0.2 µs a VIDHOSP line
-    instead of 1.2 for the check, and its lines go into COPY rows as they are."""
+    str.isprintable refuses: checked on the whole block, ~0.2 µs a VIDHOSP line instead of 1.2 for
+    the check."""
     os.lseek(fd, 0, os.SEEK_SET)
     rest = b""
     number = 0
