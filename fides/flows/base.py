@@ -10,7 +10,7 @@ import datetime as dt
 import pickle
 import tempfile
 from dataclasses import dataclass, field
-from typing import BinaryIO, Callable, Iterator
+from typing import Any, BinaryIO, Callable, Iterator, Protocol
 
 import psycopg
 
@@ -91,6 +91,7 @@ class FileJob:
     context: dict = field(default_factory=dict)  # shared per pass: referentials, code sets
     fd: int | None = None  # the open file read_blocks reads (a large one is read by a helper process)
     size: int = 0
+    early: Any = None  # what the flow's read_early started for this file while it was hashed
 
     def read_lines(self) -> Iterator[tuple[int, str]]:
         """(1-based line number, text without terminator), line by line."""
@@ -108,8 +109,28 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class Opened:
+    """A file the engine opened and is about to hash: what a flow may start reading it from."""
+
+    fd: int
+    size: int
+    config: Config
+    context: dict
+    name_finess: str | None
+    encoding: str  # the connection's, a Python codec name
+
+
+class Early(Protocol):
+    def close(self) -> None:
+        """Stops what was started; once its flow used it, does nothing."""
+
+
+@dataclass(frozen=True)
 class Flow:
     name: str
     data: bool  # a data flow: content already applied under another name is a duplicate
     handle: Callable[[FileJob], Outcome]
     sniff: Callable[[bytes], bool] | None = None  # recognise raw content with no known name prefix
+    # Starts reading a file named for this flow while the engine hashes it, writing nothing: the
+    # handle finds it in FileJob.early; the engine closes it whatever happens (a duplicate…)
+    read_early: Callable[[Opened], Early | None] | None = None

@@ -22,7 +22,7 @@ import psycopg
 from fides import dossiers
 from fides.errors import Finding
 from fides.flows import reading, register
-from fides.flows.base import FileJob, Flow, Outcome
+from fides.flows.base import FileJob, Flow, Opened, Outcome
 from fides.flows.reading import Line
 from fides.layouts import Layout
 from fides.layouts.values import Cache
@@ -57,7 +57,7 @@ _COPY_ROWS = 2_000  # a chunk's rows go to COPY by slices: its whole text, then 
 # Rows in binary COPY format (fides.store.binary): the field count, then the first field, an id
 _ROW_HEAD = struct.Struct(">hiq")
 _LENGTH = struct.Struct(">i").pack  # a text field's, before its bytes
-_CURRENT, _REPLACED = b"\0\0\0\1\1", b"\0\0\0\1\0"  # a line's last field, `current`
+_LINE_TAIL = struct.Struct(">iiiqiiib")  # a line's last fields: seq (int4), file_id (int8), line_no, current
 _DATES = Cache(binary.date)  # ISO text (None: NULL) -> its field
 
 
@@ -230,14 +230,14 @@ class _Applier:
             self.refusals += [(ln[0], ln[1], locked[ln[1]]) for ln in chunk if ln[1] in locked]
             chunk = [ln for ln in chunk if ln[1] not in locked]
         last = {ln[1]: ln[0] for ln in chunk} if self.part.single_line else None
-        head = _ROW_HEAD.pack
+        head, tail, file_id = _ROW_HEAD.pack, _LINE_TAIL.pack, self.job.file_id
         with self.job.conn.cursor().copy(sql.COPY_LINES) as copy:
             copy.write(binary.HEADER)
             for at in range(0, len(chunk), _COPY_ROWS):
                 pieces: list[bytes] = []
                 for line_no, nda, _, row, _, _ in chunk[at:at + _COPY_ROWS]:
                     pieces += (head(9, 8, ids[nda]), row,
-                               _CURRENT if last is None or last[nda] == line_no else _REPLACED)
+                               tail(4, line_no, 8, file_id, 4, line_no, 1, last is None or last[nda] == line_no))
                 copy.write(b"".join(pieces))
                 self.applied += len(pieces) // 3
             copy.write(binary.TRAILER)
@@ -286,7 +286,7 @@ def _handler(part: Part) -> Callable[[FileJob], Outcome]:
         else:
             behind = _Behind(applier.apply)
             try:
-                read = reading.read(job.read_blocks(), part, job.file_id, job.config.finess, job.name_finess,
+                read = reading.read(job.read_blocks(), part, job.config.finess, job.name_finess,
                                     job.context.get("codes"), job.findings, behind.put, reading.CHUNK_LINES,
                                 job.conn.info.encoding)
             finally:
@@ -303,5 +303,16 @@ def _handler(part: Part) -> Callable[[FileJob], Outcome]:
     return handle
 
 
+def _read_early(part: Part) -> Callable[[Opened], reading.Checker | None]:
+    def start(opened: Opened) -> reading.Checker | None:
+        """A large file's checking helper, started while the engine hashes the file."""
+        if opened.size < reading.HELPER_BYTES:
+            return None
+        return reading.Checker(part.kind, opened.fd, opened.config.finess, opened.name_finess,
+                               opened.context.get("codes"), opened.encoding)
+
+    return start
+
+
 for _name, _part in PARTS.items():
-    register(Flow(_name, data=True, handle=_handler(_part)))
+    register(Flow(_name, data=True, handle=_handler(_part), read_early=_read_early(_part)))

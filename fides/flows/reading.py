@@ -37,20 +37,21 @@ CHUNK_LINES = 10_000  # lines per chunk, applied in one round: bounds memory, am
 FILE_CHUNKS = 40
 CHUNK_BYTES_MAX = 16 << 20
 
-# A checked line waiting to be applied: (line_no, nda, subtype, row, entry, exit); `row` is its
-# dossier_line row in binary COPY format (sql.COPY_LINES, fides.store.binary) but its field count and the dossier's id
-# in front and `current` at the end, known only once its dossier is created or locked: made by the
-# reader, the applying side, which waits on PostgreSQL, only completes it.
+# A checked line waiting to be applied: (line_no, nda, subtype, row, entry, exit); `row` is the
+# part of its dossier_line row in binary COPY format (sql.COPY_LINES, fides.store.binary) that the
+# line alone gives (kind, subtype, layout, line). The applying side, which waits on PostgreSQL,
+# completes it: the dossier's id in front (known once it is created or locked), the line's number,
+# the file's id and `current` behind. The reader needs neither the file's id nor a database: it
+# may start before the file is recorded (Checker, read early).
 Line = tuple
 
-_SEQ_AND_LENGTH = struct.Struct(">iii")  # seq (an int4: its length, its value), the line's length
-_FILE_LINE = struct.Struct(">iqii")  # file_id (int8), line_no (int4)
+_LENGTH = struct.Struct(">i").pack  # a text field's, before its bytes
 
 
 @dataclass(frozen=True)
 class _Keys:
     """Where, in a line of one layout, are the few fields the merge needs (0-based slices), and
-    the row's fields before the line's number: kind, subtype and layout (see Line)."""
+    the row's fields before the line: kind, subtype and layout (see Line)."""
 
     finess: slice | None
     nda: slice
@@ -82,7 +83,7 @@ def _iso(text: str) -> str | None:
 _ISO = Cache(_iso)  # few distinct dates: a dict hit each
 
 
-def read(blocks: Iterable[Block], part, file_id: int, finess: str, name_finess: str | None, refs, findings,
+def read(blocks: Iterable[Block], part, finess: str, name_finess: str | None, refs, findings,
          put: Callable[[list[Line]], None], chunk_lines: int, encoding: str) -> int:
     """Check every line of `blocks` (flows.base.Block) as lines of `part` (a dossier_lines.Part);
     hand the good ones to `put` by chunks while the file has no blocking error; `findings` gets
@@ -91,8 +92,6 @@ def read(blocks: Iterable[Block], part, file_id: int, finess: str, name_finess: 
     keys_of: dict[Layout, _Keys] = {}
     count = 0
     chunk: list[Line] = []
-    file_line = _FILE_LINE.pack
-    seq_and_length = _SEQ_AND_LENGTH.pack
     # A small first chunk: the applying side starts after ~1 000 lines, not 10 000 (in a fresh
     # helper, 0.06 s instead of 0.2 s of checking, layouts compiled, before anything is applied).
     limit = max(1, chunk_lines // 10)
@@ -125,9 +124,7 @@ def read(blocks: Iterable[Block], part, file_id: int, finess: str, name_finess: 
                 continue  # the file will keep nothing: checking the rest is enough
             subtype = part.subtype(layout, text)
             stored = text.encode(encoding)
-            chunk.append((line_no, nda, subtype,
-                          b"".join((keys.head(subtype, encoding), seq_and_length(4, line_no, len(stored)), stored,
-                                    file_line(8, file_id, 4, line_no))),
+            chunk.append((line_no, nda, subtype, b"".join((keys.head(subtype, encoding), _LENGTH(len(stored)), stored)),
                           _ISO[text[keys.entry]] if keys.entry else None, _ISO[text[keys.exit]] if keys.exit else None))
             if len(chunk) >= limit:
                 put(chunk)
@@ -191,8 +188,8 @@ class _Forwarded:
             self._batch = []
 
 
-def _check_in_helper(channel, kind: str, file_id: int, finess: str, name_finess: str | None,
-                     refs: dict | None, sizes: tuple[int, int, int, int], encoding: str) -> None:
+def _check_in_helper(channel, kind: str, finess: str, name_finess: str | None, refs: dict | None,
+                     sizes: tuple[int, int, int, int], encoding: str) -> None:
     """The helper process: reads the file whose descriptor comes first on `channel`, then sends
     ("findings", [...]) and each chunk as ("piece", [...])… ("chunk", None) in file order, and
     ("done", (lines read, (its peak memory in KiB, its CPU seconds))) or ("error", exception) last.
@@ -215,8 +212,8 @@ def _check_in_helper(channel, kind: str, file_id: int, finess: str, name_finess:
         blocks = read_blocks(fd)
         first = next(blocks, None)  # its mean line length tells how many lines the file has
         chunk_lines = chunk_lines_for(os.fstat(fd).st_size, first, least, most_bytes, chunks)
-        count = read(chain([first] if first else [], blocks), PARTS[kind], file_id, finess, name_finess,
-                     refs, findings, put, chunk_lines, encoding)
+        count = read(chain([first] if first else [], blocks), PARTS[kind], finess, name_finess, refs, findings,
+                     put, chunk_lines, encoding)
         findings.flush()
         channel.send(("done", (count, helpers.usage())))
     except Exception as exc:  # the engine's own refusals (a line too long) are raised again there
@@ -234,48 +231,77 @@ def _send_plain(channel, message) -> None:
     channel.send_bytes(pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
 
 
-def read_in_helper(job, part, apply: Callable[[list[Line]], None]) -> int:
-    """Reads and checks the file of `job` (a FileJob) in a helper process; `apply` gets its chunks
-    here, as they come. Returns the number of lines read."""
-    codes = job.context.get("codes")
-    refs = {table: codes[table] for table in codes} if codes is not None else None
-    here, there = helpers.CONTEXT.Pipe()
-    helper = helpers.CONTEXT.Process(target=_check_in_helper, name="fides-check", daemon=True,
-                              args=(there, part.kind, job.file_id, job.config.finess, job.name_finess, refs,
-                                    (CHUNK_LINES, CHUNK_BYTES_MAX, FILE_CHUNKS, _FINDINGS_BATCH),
-                                    job.conn.info.encoding))
-    helper.start()
-    there.close()
-    # Received on a thread: the helper sends the next chunk while this one is applied. One chunk
-    # waits, the next is being put together: a third one would only cost memory.
-    incoming: queue.Queue = queue.Queue(maxsize=1)
-    receiver = threading.Thread(target=_receive, args=(here, incoming), name="fides-receive", daemon=True)
-    try:
-        reduction.send_handle(here, job.fd, helper.pid)
-        receiver.start()
+class Checker:
+    """A helper process reading and checking a file (its descriptor handed over), its messages
+    received on a thread of this process. It writes nothing: it may start while the engine hashes
+    the file (Flow.read_early), and `apply_all` takes its chunks once the file's transaction is
+    ready for them. Always closed (idempotent): a helper still running is stopped."""
+
+    def __init__(self, kind: str, fd: int, finess: str, name_finess: str | None, codes, encoding: str) -> None:
+        refs = {table: codes[table] for table in codes} if codes is not None else None
+        self._here, there = helpers.CONTEXT.Pipe()
+        self._helper = helpers.CONTEXT.Process(
+            target=_check_in_helper, name="fides-check", daemon=True,
+            args=(there, kind, finess, name_finess, refs, (CHUNK_LINES, CHUNK_BYTES_MAX, FILE_CHUNKS, _FINDINGS_BATCH),
+                  encoding))
+        self._helper.start()
+        there.close()
+        # Received on a thread: the helper sends the next chunk while this one is applied. One
+        # chunk waits, the next is being put together: a third one would only cost memory.
+        self._incoming: queue.Queue = queue.Queue(maxsize=1)
+        self._receiver = threading.Thread(target=_receive, args=(self._here, self._incoming), name="fides-receive",
+                                          daemon=True)
+        self._closed = False
+        try:
+            reduction.send_handle(self._here, fd, self._helper.pid)
+            self._receiver.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def apply_all(self, apply: Callable[[list[Line]], None], findings, name: str) -> int:
+        """`apply` gets the chunks as they come, `findings` the findings; returns the number of
+        lines read."""
         while True:
-            what, value = incoming.get()
+            what, value = self._incoming.get()
             if what == "chunk":
                 apply(value)
             elif what == "findings":
-                job.findings.extend(value)
+                findings.extend(value)
             elif what == "done":
                 helpers.account(*value[1])
                 return value[0]
             elif what == "lost":
-                helper.join(5)
-                raise RuntimeError(f"le processus de contrôle de {job.name} s'est arrêté (code {helper.exitcode})")
+                self._helper.join(5)
+                raise RuntimeError(f"le processus de contrôle de {name} s'est arrêté (code {self._helper.exitcode})")
             else:
                 raise value
-    finally:
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        helper, receiver = self._helper, self._receiver
         helper.join(0 if receiver.is_alive() else 5)
-        if helper.is_alive():  # stopped early (an error here): its end of the pipe closes
+        if helper.is_alive():  # stopped early (an error here, a duplicate): its end of the pipe closes
             helper.kill()
             helper.join()
         while receiver.is_alive():  # it ends at the pipe's end; make room for its last message
-            _drain(incoming)
+            _drain(self._incoming)
             receiver.join(0.05)
-        here.close()
+        self._here.close()
+
+
+def read_in_helper(job, part, apply: Callable[[list[Line]], None]) -> int:
+    """Reads and checks the file of `job` (a FileJob) in a helper process, the one started while
+    it was hashed if any (`job.early`); `apply` gets its chunks here, as they come. Returns the
+    number of lines read."""
+    checker = job.early if isinstance(job.early, Checker) else Checker(
+        part.kind, job.fd, job.config.finess, job.name_finess, job.context.get("codes"), job.conn.info.encoding)
+    try:
+        return checker.apply_all(apply, job.findings, job.name)
+    finally:
+        checker.close()
 
 
 def _receive(channel, incoming: queue.Queue) -> None:

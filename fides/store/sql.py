@@ -171,7 +171,7 @@ WHERE ctid = ANY(ARRAY(
 
 # In binary COPY format (fides.store.binary), as COPY_DOSSIERS.
 COPY_LINES = """
-COPY dossier_line (dossier_id, kind, subtype, layout, seq, line, file_id, line_no, current) FROM STDIN (FORMAT BINARY)
+COPY dossier_line (dossier_id, kind, subtype, layout, line, seq, file_id, line_no, current) FROM STDIN (FORMAT BINARY)
 """
 
 # Existing dossiers the chunk touched: to validate again. VIDHOSP gives the stay's dates;

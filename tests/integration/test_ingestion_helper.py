@@ -212,3 +212,56 @@ def test_the_helpers_server_is_started_before_the_first_large_file(tmp_path):
                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["0", "1"]
+
+
+def _checkers(monkeypatch, events: list) -> None:
+    """Records, in `events`, each checking helper started and each hash, in their order."""
+    from fides.engine import process
+
+    real_init, real_digest = reading.Checker.__init__, process._digest
+    monkeypatch.setattr(reading.Checker, "__init__", lambda self, *a: events.append("checker") or real_init(self, *a))
+    monkeypatch.setattr(process, "_digest", lambda fd: events.append("hash") or real_digest(fd))
+
+
+def _no_helper_left() -> bool:
+    return (not [c for c in multiprocessing.active_children() if c.name == "fides-check"]
+            and not [t for t in threading.enumerate() if t.name == "fides-receive"])
+
+
+def test_a_large_file_is_checked_while_it_is_hashed(engine, monkeypatch):
+    """Its checking helper starts before the hash (it writes nothing), and the file's
+    transaction then applies what it checked: one helper, the whole file."""
+    monkeypatch.setattr(reading, "HELPER_BYTES", 0)
+    monkeypatch.setattr(reading, "CHUNK_LINES", 100)
+    events: list[str] = []
+    _checkers(monkeypatch, events)
+    lines = [synthetic.vidhosp_line(i) for i in range(3000)]
+    (engine.tree.inbox / f"VIDHOSP_{synthetic.FINESS}_20250401000000_0001.txt").write_bytes(_crlf(lines))
+    assert [status for _, _, status in engine.run_pass().processed] == ["OK"]
+    assert events == ["checker", "hash"]
+    assert engine.conn.execute("SELECT count(*), count(DISTINCT line_no), min(line_no), max(line_no), "
+                               "bool_and(seq = line_no) FROM dossier_line").fetchone() == (3000, 3000, 1, 3000, True)
+    assert _no_helper_left()
+
+
+def test_a_duplicate_or_refused_large_file_stops_its_early_helper(engine, monkeypatch):
+    monkeypatch.setattr(reading, "HELPER_BYTES", 0)
+    monkeypatch.setattr(reading, "CHUNK_LINES", 100)
+    events: list[str] = []
+    _checkers(monkeypatch, events)
+    content = _crlf([synthetic.vidhosp_line(i) for i in range(3000)])  # more than a pipe holds
+    inbox = engine.tree.inbox
+    (inbox / f"VIDHOSP_{synthetic.FINESS}_20250401000000_0001.txt").write_bytes(content)
+    (inbox / f"VIDHOSP_{synthetic.FINESS}_20250402000000_0002.txt").write_bytes(content)  # the same lines again
+    (inbox / f"VIDHOSP_{synthetic.FINESS}_20250403000000_0003.txt").write_bytes(content[:5000] + b"\0" + content[5001:])
+    (inbox / "VIDHOSP_990000028_20250404000000_0004.txt").write_bytes(content)  # another establishment's
+    for i in range(4):  # one file a pass, in this order
+        os.utime(inbox / sorted(os.listdir(inbox))[i], (1_000_000_000 + i, 1_000_000_000 + i))
+    assert [status for _, _, status in engine.run_pass().processed] == ["OK", "DOUBLON", "KO", "KO"]
+    codes = engine.conn.execute("SELECT f.name, e.code FROM file_error e JOIN flux_file f ON f.id = e.file_id "
+                                "WHERE f.status = 'KO' ORDER BY f.id").fetchall()
+    assert [code for _, code in codes] == ["FIC006", "FIC007"]  # the NUL byte, the FINESS of the name
+    # a helper for each file named for this establishment, started before its hash; none for the other
+    assert events == ["checker", "hash"] * 3 + ["hash"]
+    assert engine.conn.execute("SELECT count(*) FROM dossier_line").fetchone()[0] == 3000  # applied once
+    assert _no_helper_left()

@@ -7,13 +7,10 @@ from fides.bench import synthetic
 from fides.flows import dossier_lines, reading
 from fides.flows.base import FindingSink
 
-FILE_ID = 42
-
-
 def _read(texts: list[str], chunk_lines: int = 10, kind: str = "VIDHOSP", plain: bool = False):
     chunks: list[list] = []
     sink = FindingSink(keep=100)
-    count = reading.read([(1, texts, plain)], dossier_lines.PARTS[kind], FILE_ID, synthetic.FINESS, None, None,
+    count = reading.read([(1, texts, plain)], dossier_lines.PARTS[kind], synthetic.FINESS, None, None,
                          sink, chunks.append, chunk_lines, "utf-8")
     return count, chunks, sink
 
@@ -36,10 +33,9 @@ def test_good_lines_come_in_chunks_a_small_first_one_then_full_ones():
     assert [len(c) for c in chunks] == [1, 10, 10, 4]  # a tenth first: the applying side starts early
     line_no, nda, subtype, row, entry, exit_ = chunks[1][0]
     assert (line_no, nda, subtype) == (2, "L000000001", "complet")
-    # the dossier_line row but its field count and dossier id in front and `current` at the end
-    # (sql.COPY_LINES, binary): kind, subtype, layout, seq, line, file_id, line_no
-    assert _fields(row) == [b"VIDHOSP", b"complet", b"vidhosp_V015", (2).to_bytes(4, "big"), texts[1].encode(),
-                            FILE_ID.to_bytes(8, "big"), (2).to_bytes(4, "big")]
+    # what the line alone gives of its dossier_line row (sql.COPY_LINES, binary): kind, subtype,
+    # layout, line; the applying side adds the dossier's id, the line's number, the file's id
+    assert _fields(row) == [b"VIDHOSP", b"complet", b"vidhosp_V015", texts[1].encode()]
     assert entry < exit_ and len(entry) == 10  # ISO dates, the stay's
 
 
@@ -69,11 +65,11 @@ def test_a_line_goes_into_its_row_as_it_is_in_the_connection_s_encoding():
     _, chunks, sink = _read(texts)
     assert sink.total == 0
     _, _, _, row, entry, exit_ = chunks[0][0]
-    assert _fields(row)[4] == texts[0].encode("utf-8")
+    assert _fields(row)[3] == texts[0].encode("utf-8")
     chunks = []
-    reading.read([(1, texts, False)], dossier_lines.PARTS["VIDHOSP"], FILE_ID, synthetic.FINESS, None, None,
+    reading.read([(1, texts, False)], dossier_lines.PARTS["VIDHOSP"], synthetic.FINESS, None, None,
                  FindingSink(keep=1), chunks.append, 10, "latin-1")
-    assert _fields(chunks[0][0][3])[4] == texts[0].encode("latin-1")  # é: one byte, not two
+    assert _fields(chunks[0][0][3])[3] == texts[0].encode("latin-1")  # é: one byte, not two
     assert entry is not None and exit_ > entry  # read from the line, not the row
 
 
