@@ -83,9 +83,12 @@ def _database(cfg, today: dt.date) -> list[Check]:
     try:
         url = db.resolve_url(cfg["database.url"], cfg.root)
         with psycopg.connect(url, connect_timeout=5) as conn:
-            conn.execute("SELECT 1")
+            encoding = conn.execute("SHOW server_encoding").fetchone()[0]
     except (psycopg.Error, OSError) as exc:
         return [Check(FAIL, "base de données", f"injoignable : {type(exc).__name__}")]
+    if encoding != "UTF8":  # the referentials hold characters other encodings have not
+        return [Check(FAIL, "base de données", f"encodage {encoding} : fides demande une base UTF8 "
+                                                 "(CREATE DATABASE … ENCODING 'UTF8')")]
     checks = [Check(OK, "base de données", "joignable")]
     try:
         differences = schema.differences(url)

@@ -88,7 +88,20 @@ def _from_environment() -> str:
 
 
 def resolve_url(configured: str, root: Path) -> str:
-    return _from_environment() or configured or embedded_url(root / "pgdata")
+    return in_utf8(_from_environment() or configured or embedded_url(root / "pgdata"))
+
+
+def in_utf8(url: str) -> str:
+    """`url` (a postgresql:// URI, or libpq's key=value form) with client_encoding=UTF8, whatever
+    the environment says (libpq reads PGCLIENTENCODING, LATIN1 on many older servers): fides'
+    referentials hold characters LATIN1 has not (’), and it writes text in the connection's
+    encoding. Found by a test: with PGCLIENTENCODING=LATIN1, reading the referentials failed and
+    nothing ran."""
+    if "://" not in url:
+        return make_conninfo(url, client_encoding="UTF8")
+    base, _, query = url.partition("?")
+    kept = [p for p in query.split("&") if p and not p.startswith("client_encoding=")]
+    return f"{base}?{'&'.join(kept + ['client_encoding=UTF8'])}"
 
 
 def connect(url: str, *, wait_seconds: float = 0.0) -> psycopg.Connection:

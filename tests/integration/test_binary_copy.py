@@ -32,3 +32,35 @@ def test_binary_fields_come_back_as_the_values_they_were_made_from(db_url):
         back = conn.execute("SELECT id, label, day, at, kinds FROM t ORDER BY id").fetchall()
     expected = sorted((i, label, day and dt.date.fromisoformat(day), at, kinds) for i, label, day, at, kinds in rows)
     assert back == expected
+
+
+def test_lines_are_stored_as_read_whatever_the_client_encoding_says(db_url, engine_on, tmp_path, monkeypatch):
+    """libpq reads PGCLIENTENCODING from the environment (LATIN1 on many older servers): fides
+    connects in UTF8 anyway (db.resolve_url), and a line with accents and a backslash, read by the
+    process itself then by a checking helper (binary COPY: text in the connection's encoding), is
+    stored as the file has it."""
+    from fides import config as config_mod
+    from fides.bench import synthetic
+    from fides.flows import reading
+    from fides.store import db
+
+    monkeypatch.setenv("PGCLIENTENCODING", "LATIN1")
+    with psycopg.connect(db_url) as conn:
+        assert conn.info.encoding == "iso8859-1"  # what a plain connection gets here
+    url = db.resolve_url(db_url + ("&" if "?" in db_url else "?") + "client_encoding=LATIN1", tmp_path)
+    line = synthetic.vidhosp_line(1)
+    at = 139  # num_admin_sejour_mere (free text, positions 140-159)
+    lines = [line[:at] + "é\\’" + line[at + 3:]] + [synthetic.vidhosp_line(i) for i in range(2, 4)]
+    for n, helper_bytes in enumerate((1 << 40, 0), 1):  # in process, then in a helper
+        monkeypatch.setattr(reading, "HELPER_BYTES", helper_bytes)
+        cfg = config_mod.from_mapping(tmp_path / str(n), {"inbox": {"stable_seconds": 0},
+                                                          "establishment": {"finess": synthetic.FINESS}})
+        engine = engine_on(cfg, url)
+        assert engine.conn.info.encoding == "utf-8"
+        assert "client_encoding=UTF8" in db.helper_dsn(engine.conn)  # the helpers' connections too
+        texts = [text.replace("’", "çè"[n - 1]) for text in lines]  # latin-1 files; another content each time
+        (engine.tree.inbox / f"VIDHOSP_{synthetic.FINESS}_2025040{n}000000_000{n}.txt").write_bytes(
+            "".join(f"{text}\r\n" for text in texts).encode("latin-1"))
+        assert [status for _, _, status in engine.run_pass().processed] == ["OK"]
+        stored = engine.conn.execute("SELECT line FROM dossier_line WHERE current ORDER BY line_no").fetchall()
+        assert [text for (text,) in stored] == texts

@@ -69,3 +69,24 @@ def test_rows_without_their_dossier_titre_or_lot_are_flagged(tmp_path, db_url, m
     checks = doctor.diagnose(tmp_path, today=dt.date(2025, 6, 1))
     found = [c for c in checks if c.subject == "intégrité"]
     assert [(c.level, c.detail.split(" ")[0]) for c in found] == [(doctor.FAIL, "3")]
+
+
+def test_a_database_not_in_utf8_is_refused_with_its_encoding(tmp_path, pg_server_url, monkeypatch):
+    """A LATIN1 database cannot hold the shipped referentials (’): doctor says so plainly."""
+    import uuid
+
+    from fides.store import schema
+
+    name = f"fides_latin1_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_server_url, autocommit=True) as c:
+        c.execute(f"CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C'")
+    try:
+        monkeypatch.setenv("FIDES_DATABASE_URL", schema.database_url(pg_server_url, name))
+        Tree(tmp_path).create()
+        checks = doctor.diagnose(tmp_path)
+        failed = [(c.subject, c.detail) for c in checks if c.level == doctor.FAIL]
+        assert failed == [("base de données", "encodage LATIN1 : fides demande une base UTF8 "
+                                              "(CREATE DATABASE … ENCODING 'UTF8')")]
+    finally:
+        with psycopg.connect(pg_server_url, autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
