@@ -53,10 +53,9 @@ PARTS = {
 }
 
 _SAVEPOINTS_MAX = 48  # chunks that may create their dossiers in a savepoint (see _Applier._create)
-_COPY_ROWS = 2_000  # a chunk's rows go to COPY by slices: its whole text, then encoded, cost 2 KB a line
+_COPY_ROWS = 2_000  # a chunk's rows go to COPY by slices: joined whole, they would cost their size again
 # Rows in binary COPY format (fides.store.binary): the field count, then the first field, an id
 _ROW_HEAD = struct.Struct(">hiq")
-_LENGTH = struct.Struct(">i").pack  # a text field's, before its bytes
 _LINE_TAIL = struct.Struct(">iiiqiiib")  # a line's last fields: seq (int4), file_id (int8), line_no, current
 _DATES = Cache(binary.date)  # ISO text (None: NULL) -> its field
 
@@ -148,8 +147,8 @@ class _Applier:
                 for n in ndas[at:at + _COPY_ROWS]:
                     entry, exit_ = spans[n]
                     nda = n.encode(encoding)
-                    pieces += (head(8, 8, created[n]), finess, _LENGTH(len(nda)), nda, _DATES[entry], _DATES[exit_],
-                               tail)
+                    pieces += (head(8, 8, created[n]), finess, binary.length(len(nda)), nda, _DATES[entry],
+                               _DATES[exit_], tail)
                 copy.write(b"".join(pieces))
             copy.write(binary.TRAILER)
 
@@ -288,7 +287,7 @@ def _handler(part: Part) -> Callable[[FileJob], Outcome]:
             try:
                 read = reading.read(job.read_blocks(), part, job.config.finess, job.name_finess,
                                     job.context.get("codes"), job.findings, behind.put, reading.CHUNK_LINES,
-                                job.conn.info.encoding)
+                                    job.conn.info.encoding)
             finally:
                 behind.close()  # the connection is the reader's again only once the thread is idle
         if read == 0:

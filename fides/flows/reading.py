@@ -13,7 +13,6 @@ import datetime as dt
 import os
 import pickle
 import queue
-import struct
 import threading
 from dataclasses import dataclass, field
 from itertools import chain
@@ -44,8 +43,6 @@ CHUNK_BYTES_MAX = 16 << 20
 # the file's id and `current` behind. The reader needs neither the file's id nor a database: it
 # may start before the file is recorded (Checker, read early).
 Line = tuple
-
-_LENGTH = struct.Struct(">i").pack  # a text field's, before its bytes
 
 
 @dataclass(frozen=True)
@@ -124,7 +121,8 @@ def read(blocks: Iterable[Block], part, finess: str, name_finess: str | None, re
                 continue  # the file will keep nothing: checking the rest is enough
             subtype = part.subtype(layout, text)
             stored = text.encode(encoding)
-            chunk.append((line_no, nda, subtype, b"".join((keys.head(subtype, encoding), _LENGTH(len(stored)), stored)),
+            row = b"".join((keys.head(subtype, encoding), binary.length(len(stored)), stored))
+            chunk.append((line_no, nda, subtype, row,
                           _ISO[text[keys.entry]] if keys.entry else None, _ISO[text[keys.exit]] if keys.exit else None))
             if len(chunk) >= limit:
                 put(chunk)

@@ -20,9 +20,12 @@ _INT4 = struct.Struct(">ii")
 _INT8 = struct.Struct(">iq")
 
 
+length = struct.Struct(">i").pack  # a field's length, before its bytes (for rows made inline)
+
+
 def text(value: bytes) -> bytes:
     """A text field: `value` already in the connection's encoding."""
-    return len(value).to_bytes(4, "big") + value
+    return length(len(value)) + value
 
 
 def date(iso: str | None) -> bytes:
