@@ -265,3 +265,33 @@ def test_a_duplicate_or_refused_large_file_stops_its_early_helper(engine, monkey
     assert events == ["checker", "hash"] * 3 + ["hash"]
     assert engine.conn.execute("SELECT count(*) FROM dossier_line").fetchone()[0] == 3000  # applied once
     assert _no_helper_left()
+
+
+def test_a_large_file_applied_before_a_failure_is_finished_once_and_no_helper_stays(engine, monkeypatch):
+    """Committed, then its move failed (the disk): its early helper is stopped, and the next
+    pass's recovery finishes the file (hashed again, no helper) without applying it again."""
+    import errno
+
+    from fides.engine.process import Processor
+
+    monkeypatch.setattr(reading, "HELPER_BYTES", 0)
+    monkeypatch.setattr(reading, "CHUNK_LINES", 100)
+    events: list[str] = []
+    _checkers(monkeypatch, events)
+    name = f"VIDHOSP_{synthetic.FINESS}_20250401000000_0001.txt"
+    (engine.tree.inbox / name).write_bytes(_crlf([synthetic.vidhosp_line(i) for i in range(3000)]))
+    real = Processor._complete
+
+    def move_fails(self, *args):
+        raise OSError(errno.EIO, "entrée/sortie", name)
+
+    monkeypatch.setattr(Processor, "_complete", move_fails)
+    engine.run_pass()
+    assert (engine.tree.inbox / name).exists() and events == ["checker", "hash"]
+    assert engine.conn.execute("SELECT count(*) FROM flux_file WHERE applied AND NOT finished").fetchone()[0] == 1
+    monkeypatch.setattr(Processor, "_complete", real)
+    engine.run_pass()
+    assert not (engine.tree.inbox / name).exists() and events == ["checker", "hash", "hash"]
+    assert engine.conn.execute("SELECT count(*) FROM flux_file WHERE applied AND finished").fetchone()[0] == 1
+    assert engine.conn.execute("SELECT count(*) FROM dossier_line").fetchone()[0] == 3000  # applied once
+    assert _no_helper_left()
