@@ -10,7 +10,7 @@ import datetime as dt
 import pickle
 import tempfile
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Callable, Iterator, Protocol
+from typing import BinaryIO, Callable, Iterator, Protocol
 
 import psycopg
 
@@ -91,7 +91,7 @@ class FileJob:
     context: dict = field(default_factory=dict)  # shared per pass: referentials, code sets
     fd: int | None = None  # the open file read_blocks reads (a large one is read by a helper process)
     size: int = 0
-    early: Any = None  # what the flow's read_early started for this file while it was hashed
+    early: Early | None = None  # what the flow's read_early started for this file while it was hashed
 
     def read_lines(self) -> Iterator[tuple[int, str]]:
         """(1-based line number, text without terminator), line by line."""

@@ -294,7 +294,7 @@ def read_in_helper(job, part, apply: Callable[[list[Line]], None]) -> int:
     """Reads and checks the file of `job` (a FileJob) in a helper process, the one started while
     it was hashed if any (`job.early`); `apply` gets its chunks here, as they come. Returns the
     number of lines read."""
-    checker = job.early if isinstance(job.early, Checker) else Checker(
+    checker = job.early or Checker(
         part.kind, job.fd, job.config.finess, job.name_finess, job.context.get("codes"), job.conn.info.encoding)
     try:
         return checker.apply_all(apply, job.findings, job.name)

@@ -18,8 +18,6 @@ _DAY_ZERO = dt.date(2000, 1, 1).toordinal()  # PostgreSQL's epoch
 _TIME_ZERO = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
 _INT4 = struct.Struct(">ii")
 _INT8 = struct.Struct(">iq")
-
-
 length = struct.Struct(">i").pack  # a field's length, before its bytes (for rows made inline)
 
 
