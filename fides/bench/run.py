@@ -17,6 +17,7 @@ one-line VIDHOSP files one at a time; the time from the file's close to its `.ar
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import multiprocessing
@@ -28,6 +29,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty
@@ -345,10 +347,19 @@ def _drop_one_by_one(tree, drops: int) -> list[float]:
     return waits
 
 
-def _database(server_url: str) -> str:
+@contextlib.contextmanager
+def _database(server_url: str, keep: bool) -> Iterator[str]:
+    """A fresh database on `server_url`, dropped afterwards, whether the stages succeeded or not,
+    unless `keep`: on a production server, a bench of a million dossiers left gigabytes behind."""
     from fides.store import schema
 
-    return schema.create_database(server_url, f"fides_bench_{uuid.uuid4().hex[:8]}")
+    url = schema.create_database(server_url, f"fides_bench_{uuid.uuid4().hex[:8]}")
+    try:
+        yield url
+    finally:
+        if not keep:
+            with psycopg.connect(server_url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE "{conninfo_to_dict(url)["dbname"]}" WITH (FORCE)')
 
 
 def median_of(runs: list[list[Measure]]) -> list[Measure]:
@@ -366,61 +377,57 @@ def median_of(runs: list[list[Measure]]) -> list[Measure]:
 
 
 def measure(size: int, server_url: str, work: Path, seed: int, stages: tuple[str, ...] = STAGES,
-            drop: bool = False) -> list[Measure]:
-    """Every stage at `size` on a fresh database of `server_url`; `drop`: the database is dropped
-    afterwards (a repetition that is not kept)."""
+            keep: bool = False) -> list[Measure]:
+    """Every stage at `size` on a fresh database of `server_url`, dropped afterwards unless `keep`."""
     root = work / f"root-{size}"
     flows = work / f"flows-{size}"
     for d in (root, flows):
         d.mkdir(parents=True)
     sizes = synthetic.write_flows(flows, size, seed)
-    url = _database(server_url)
-    processor = _processor(root, url)
-    processor.tree.create()
-    (processor.tree.inbox / "IUM_990000010_20250101000000_0001.txt").write_text(
-        "".join(line + "\r\n" for line in synthetic.ium_lines()), encoding="latin-1")
-    processor.run_pass()
-    processor.conn.close()
-    results = []
-    counts = {"VIDHOSP": sizes.vidhosp, "RSS": sizes.rss, "FICHCOMP": sizes.fichcomp}
-    for flow in FLOWS:  # the later stages need the dossiers: ingestion always runs
-        source = flows / f"{flow}_{synthetic.FINESS}_20250401000000_0001.txt"
-        (seconds, cpu), peak = _in_child(_pass_on, root, url, source)
-        results.append(Measure(flow, size, counts[flow], seconds, source.stat().st_size / 1e6, peak, "lignes", cpu))
-    # the same stays sent again (corrected): every dossier exists, its VIDHOSP line is replaced
-    # (copied, not read: a child's peak RSS starts at its parent's, fork happens before exec)
-    again = flows / f"VIDHOSP_{synthetic.FINESS}_20250402000000_0002.txt"
-    shutil.copyfile(flows / f"VIDHOSP_{synthetic.FINESS}_20250401000000_0001.txt", again)
-    with again.open("ab") as f:
-        f.write((synthetic.vidhosp_line(0) + "\r\n").encode("latin-1"))
-    (seconds, cpu), peak = _in_child(_pass_on, root, url, again)
-    results.append(Measure("VIDHOSP (renvoi)", size, counts["VIDHOSP"] + 1, seconds, again.stat().st_size / 1e6,
-                           peak, "lignes", cpu))
-    if "validation" in stages or "facturation" in stages or "retours" in stages:
-        (seconds, validated, cpu), peak = _in_child(_validate, root, url)
-        results.append(Measure("validation", size, validated, seconds, 0, peak, "dossiers", cpu))
-    if "facturation" in stages or "retours" in stages:
-        (seconds, billed, cpu), peak = _in_child(_bill, root, url)
-        results.append(Measure("facturation B2", size, billed, seconds, 0, peak, "dossiers", cpu))
-    if "retours" in stages:
-        source = flows / "RSP578_BENCH.TXT"
-        lines = _write_returns(url, source)
-        (seconds, cpu), peak = _in_child(_pass_on, root, url, source)
-        with psycopg.connect(url) as conn:
-            unpaid = conn.execute(_UNPAID).fetchone()[0]
-        if unpaid:
-            raise RuntimeError(f"{source.name}: {unpaid} invoice(s) not paid")
-        results.append(Measure("retours NOEMIE 578", size, lines, seconds, source.stat().st_size / 1e6, peak,
-                               "lignes", cpu))
-    for flow in FLOWS:
-        source = flows / f"{flow}_{synthetic.FINESS}_20250401000000_0001.txt"
-        for label, shaped in ((FLOOR, False), (SHAPED_FLOOR, True)):
-            results.append(Measure(label + flow, size, counts[flow], _floor(url, source, flow, shaped=shaped),
-                                   source.stat().st_size / 1e6, 0, "lignes"))
-    if drop:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE "{conninfo_to_dict(url)["dbname"]}" WITH (FORCE)')
-    return results
+    with _database(server_url, keep) as url:
+        processor = _processor(root, url)
+        processor.tree.create()
+        (processor.tree.inbox / "IUM_990000010_20250101000000_0001.txt").write_text(
+            "".join(line + "\r\n" for line in synthetic.ium_lines()), encoding="latin-1")
+        processor.run_pass()
+        processor.conn.close()
+        results = []
+        counts = {"VIDHOSP": sizes.vidhosp, "RSS": sizes.rss, "FICHCOMP": sizes.fichcomp}
+        for flow in FLOWS:  # the later stages need the dossiers: ingestion always runs
+            source = flows / f"{flow}_{synthetic.FINESS}_20250401000000_0001.txt"
+            (seconds, cpu), peak = _in_child(_pass_on, root, url, source)
+            results.append(Measure(flow, size, counts[flow], seconds, source.stat().st_size / 1e6, peak, "lignes", cpu))
+        # the same stays sent again (corrected): every dossier exists, its VIDHOSP line is replaced
+        # (copied, not read: a child's peak RSS starts at its parent's, fork happens before exec)
+        again = flows / f"VIDHOSP_{synthetic.FINESS}_20250402000000_0002.txt"
+        shutil.copyfile(flows / f"VIDHOSP_{synthetic.FINESS}_20250401000000_0001.txt", again)
+        with again.open("ab") as f:
+            f.write((synthetic.vidhosp_line(0) + "\r\n").encode("latin-1"))
+        (seconds, cpu), peak = _in_child(_pass_on, root, url, again)
+        results.append(Measure("VIDHOSP (renvoi)", size, counts["VIDHOSP"] + 1, seconds, again.stat().st_size / 1e6,
+                               peak, "lignes", cpu))
+        if "validation" in stages or "facturation" in stages or "retours" in stages:
+            (seconds, validated, cpu), peak = _in_child(_validate, root, url)
+            results.append(Measure("validation", size, validated, seconds, 0, peak, "dossiers", cpu))
+        if "facturation" in stages or "retours" in stages:
+            (seconds, billed, cpu), peak = _in_child(_bill, root, url)
+            results.append(Measure("facturation B2", size, billed, seconds, 0, peak, "dossiers", cpu))
+        if "retours" in stages:
+            source = flows / "RSP578_BENCH.TXT"
+            lines = _write_returns(url, source)
+            (seconds, cpu), peak = _in_child(_pass_on, root, url, source)
+            with psycopg.connect(url) as conn:
+                unpaid = conn.execute(_UNPAID).fetchone()[0]
+            if unpaid:
+                raise RuntimeError(f"{source.name}: {unpaid} invoice(s) not paid")
+            results.append(Measure("retours NOEMIE 578", size, lines, seconds, source.stat().st_size / 1e6, peak,
+                                   "lignes", cpu))
+        for flow in FLOWS:
+            source = flows / f"{flow}_{synthetic.FINESS}_20250401000000_0001.txt"
+            for label, shaped in ((FLOOR, False), (SHAPED_FLOOR, True)):
+                results.append(Measure(label + flow, size, counts[flow], _floor(url, source, flow, shaped=shaped),
+                                       source.stat().st_size / 1e6, 0, "lignes"))
+        return results
 
 
 def run(sizes: list[int], seed: int, server_url: str | None, keep: Path | None = None,
@@ -434,15 +441,16 @@ def run(sizes: list[int], seed: int, server_url: str | None, keep: Path | None =
         url = server_url or embedded_url(work / "pgdata")
         out = []
         if "latence" in stages and drops:
-            waits, peak = _in_child(_latency, work / "root-latence", _database(url), drops)
+            with _database(url, keep is not None) as latency_url:
+                waits, peak = _in_child(_latency, work / "root-latence", latency_url, drops)
             out.append(Measure("latence 1 ligne (médiane)", drops, 1, statistics.median(waits), 0, peak, "s"))
             out.append(Measure("latence 1 ligne (max)", drops, 1, max(waits), 0, 0, "s"))
             done("latence")
         for size in sizes:
             if repeat == 1:
-                out += measure(size, url, work, seed, stages)
+                out += measure(size, url, work, seed, stages, keep=keep is not None)
             else:  # each repetition in its own folder and database, dropped unless kept
-                out += median_of([measure(size, url, work / f"essai-{i + 1}", seed, stages, drop=keep is None)
+                out += median_of([measure(size, url, work / f"essai-{i + 1}", seed, stages, keep=keep is not None)
                                   for i in range(repeat)])
             done(f"{size} dossiers")
         return out

@@ -31,6 +31,40 @@ def test_repeated_sizes_keep_the_median_and_drop_their_databases(pg_server_url):
     assert "min–max s" in table.splitlines()[0]
 
 
+def test_a_single_run_on_a_server_drops_its_databases_even_when_a_stage_fails(pg_server_url, monkeypatch):
+    """On a server of the user's (FIDES_DATABASE_URL), a bench must not leave its databases behind:
+    a run of a million dossiers weighs gigabytes. Kept only with --keep."""
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        before = conn.execute(_BENCH_DATABASES).fetchone()[0]
+    measures = run.run([20], 7, pg_server_url, stages=("ingestion", "latence"), drops=2)
+    assert {m.stage for m in measures} >= {"VIDHOSP", "latence 1 ligne (médiane)"}
+
+    def floor_fails(*args, **kwargs):
+        raise RuntimeError("floor failed")
+
+    monkeypatch.setattr(run, "_floor", floor_fails)
+    try:
+        run.run([20], 7, pg_server_url, stages=("ingestion",), drops=0)
+    except RuntimeError as exc:
+        assert str(exc) == "floor failed"
+    else:
+        raise AssertionError("the failing floor did not stop the run")
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        assert conn.execute(_BENCH_DATABASES).fetchone()[0] == before
+
+
+def test_kept_runs_keep_their_database(pg_server_url, tmp_path):
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        before = {r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'fides_bench_%'")}
+    run.run([10], 7, pg_server_url, keep=tmp_path, stages=("ingestion",), drops=0)
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        after = {r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'fides_bench_%'")}
+        kept = after - before
+        assert len(kept) == 1
+        assert (tmp_path / "flows-10").is_dir()
+        conn.execute(f'DROP DATABASE "{kept.pop()}" WITH (FORCE)')
+
+
 def test_repeat_below_one_is_a_usage_error():
     fides = Path(sys.executable).with_name("fides")
     proc = subprocess.run([str(fides), "bench", "--repeat", "0"], capture_output=True, text=True)
