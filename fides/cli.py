@@ -227,7 +227,7 @@ def _bench_args(p: argparse.ArgumentParser) -> None:
                    help=f"étapes mesurées après l'intégration, parmi {', '.join(STAGES)}")
     p.add_argument("--drops", type=int, default=100, help="dépôts d'un fichier d'une ligne pour mesurer la latence")
     p.add_argument("--seed", type=int, default=20250303, help="graine des flux synthétiques")
-    p.add_argument("--keep", type=Path, help="garder les flux et la base dans ce répertoire")
+    p.add_argument("--keep", type=Path, help="garder les flux et la base dans ce répertoire (neuf ou vide)")
     p.add_argument("--repeat", type=int, default=1,
                    help="mesurer chaque taille N fois (base neuve à chaque fois) et garder la mesure médiane, "
                         "avec la plus rapide et la plus lente (colonne min–max) : le bruit d'une machine partagée")
@@ -247,6 +247,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if args.repeat < 1:
         print(f"fides bench : --repeat {args.repeat} : au moins 1", file=sys.stderr)
+        return EXIT_USAGE
+    if args.keep is not None and args.keep.exists() and (not args.keep.is_dir() or any(args.keep.iterdir())):
+        print(f"fides bench : --keep {args.keep} : ce répertoire existe et n'est pas vide (un banc d'essai "
+              "déjà gardé ?) ; donnez un répertoire neuf ou vide", file=sys.stderr)
         return EXIT_USAGE
     server = os.environ.get("FIDES_DATABASE_URL")
     with _progress() as progress:

@@ -72,6 +72,18 @@ def test_repeat_below_one_is_a_usage_error():
     assert "--repeat 0 : au moins 1" in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_keep_into_a_folder_already_used_is_a_usage_error(tmp_path):
+    """A second `--keep` into the same folder stopped on a traceback (FileExistsError) after
+    starting the server: it is refused first, in one line, and the folder is left as it was."""
+    kept = tmp_path / "kept"
+    (kept / "root-10").mkdir(parents=True)
+    fides = Path(sys.executable).with_name("fides")
+    proc = subprocess.run([str(fides), "bench", "--sizes", "10", "--keep", str(kept)], capture_output=True, text=True)
+    assert proc.returncode == EXIT_USAGE
+    assert f"--keep {kept} : ce répertoire existe et n'est pas vide" in proc.stderr and "Traceback" not in proc.stderr
+    assert [p.name for p in kept.iterdir()] == ["root-10"]
+
+
 def test_a_failed_run_leaves_no_folder_behind(tmp_path, monkeypatch):
     """A bench whose server cannot be reached (or whose stage fails) still removes its working
     folder: flows of a million lines and an embedded server's files weigh gigabytes."""
