@@ -233,25 +233,37 @@ def _bench_args(p: argparse.ArgumentParser) -> None:
                         "avec la plus rapide et la plus lente (colonne min–max) : le bruit d'une machine partagée")
 
 
+def _bench_problem(args: argparse.Namespace, stages: tuple[str, ...]) -> str | None:
+    """What is wrong with the bench's arguments, in one line, or None."""
+    from fides.bench import STAGES
+
+    sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    if not sizes or not all(s.isascii() and s.isdigit() and int(s) > 0 for s in sizes):
+        return f"--sizes {args.sizes} : des nombres de dossiers (au moins 1), séparés par des virgules"
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown:
+        return f"étape inconnue {', '.join(unknown)} (connues : {', '.join(STAGES)})"
+    if args.repeat < 1:
+        return f"--repeat {args.repeat} : au moins 1"
+    if args.drops < 0:
+        return f"--drops {args.drops} : 0 ou plus"
+    if args.keep is not None and args.keep.exists() and (not args.keep.is_dir() or any(args.keep.iterdir())):
+        return (f"--keep {args.keep} : ce répertoire existe et n'est pas vide (un banc d'essai déjà gardé ?) ; "
+                "donnez un répertoire neuf ou vide")
+    return None
+
+
 @command("bench", "mesurer chaque étape sur des flux synthétiques (débits, mémoire, CPU, planchers COPY, latence)", _bench_args)
 def cmd_bench(args: argparse.Namespace) -> int:
-    from fides.bench import STAGES
     from fides.bench.run import render, run
 
     logging.getLogger("fides").setLevel(logging.WARNING)
-    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     stages = tuple(s.strip() for s in args.stages.split(",") if s.strip())
-    unknown = [s for s in stages if s not in STAGES]
-    if unknown:
-        print(f"fides bench : étape inconnue {', '.join(unknown)} (connues : {', '.join(STAGES)})", file=sys.stderr)
+    problem = _bench_problem(args, stages)
+    if problem:
+        print(f"fides bench : {problem}", file=sys.stderr)
         return EXIT_USAGE
-    if args.repeat < 1:
-        print(f"fides bench : --repeat {args.repeat} : au moins 1", file=sys.stderr)
-        return EXIT_USAGE
-    if args.keep is not None and args.keep.exists() and (not args.keep.is_dir() or any(args.keep.iterdir())):
-        print(f"fides bench : --keep {args.keep} : ce répertoire existe et n'est pas vide (un banc d'essai "
-              "déjà gardé ?) ; donnez un répertoire neuf ou vide", file=sys.stderr)
-        return EXIT_USAGE
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     server = os.environ.get("FIDES_DATABASE_URL")
     with _progress() as progress:
         task = progress.add_task("banc d'essai", total=len(sizes) + ("latence" in stages))

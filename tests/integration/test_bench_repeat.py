@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from fides.bench import run
 from fides.cli import EXIT_USAGE
@@ -65,11 +66,23 @@ def test_kept_runs_keep_their_database(pg_server_url, tmp_path):
         conn.execute(f'DROP DATABASE "{kept.pop()}" WITH (FORCE)')
 
 
-def test_repeat_below_one_is_a_usage_error():
+@pytest.mark.parametrize("args, said", [
+    (["--repeat", "0"], "--repeat 0 : au moins 1"),
+    (["--sizes", "abc"], "--sizes abc : des nombres de dossiers (au moins 1)"),
+    (["--sizes", "10,0"], "--sizes 10,0 : des nombres de dossiers (au moins 1)"),
+    (["--sizes", "-5"], "--sizes -5 : des nombres"),
+    (["--sizes", "1²"], "--sizes 1² : des nombres"),
+    (["--sizes", ","], "--sizes , : des nombres"),
+    (["--drops", "-1"], "--drops -1 : 0 ou plus"),
+    (["--stages", "ingestion,foo"], "étape inconnue foo (connues : ingestion, validation"),
+])
+def test_bad_arguments_are_usage_errors_said_in_one_line(args, said):
+    """Each stopped on a traceback (ValueError, a stage's RuntimeError) or measured nothing."""
     fides = Path(sys.executable).with_name("fides")
-    proc = subprocess.run([str(fides), "bench", "--repeat", "0"], capture_output=True, text=True)
+    proc = subprocess.run([str(fides), "bench", *args], capture_output=True, text=True)
     assert proc.returncode == EXIT_USAGE
-    assert "--repeat 0 : au moins 1" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("fides bench : ") and said in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stdout == ""
 
 
 def test_keep_into_a_folder_already_used_is_a_usage_error(tmp_path):
