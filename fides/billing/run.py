@@ -59,10 +59,9 @@ ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED
 """
 _REQUESTED = "SELECT id, nda, state, never_b2, billable_b2 FROM dossier WHERE finess = %s AND nda = ANY(%s)"
 _LOCK_REQUESTED = "SELECT id FROM dossier WHERE id = ANY(%s::bigint[]) AND state = 1 ORDER BY id FOR UPDATE SKIP LOCKED"
-_ACTIVE_TITRES = """
-SELECT dossier_id, id, numero, complement FROM titre
-WHERE dossier_id = ANY(%s::bigint[]) AND cancelled_at IS NULL
-"""
+# Every titre of a chunk's dossiers: the active ones are kept, and only a dossier that held a
+# titre can hold an invoice to retire (fides doctor checks that each invoice has its titre).
+_TITRES = "SELECT dossier_id, id, numero, complement, cancelled_at IS NULL FROM titre WHERE dossier_id = ANY(%s::bigint[])"
 _INSERT_TITRES = """
 INSERT INTO titre (exercice, budget, numero, complement, dossier_id, created_at)
 SELECT %(exercice)s, %(budget)s, n, %(complement)s, d, %(at)s
@@ -164,6 +163,14 @@ class _Report:
                 self.conn.execute(sql.ADD_OUTPUT, (path, part, file_id))
 
 
+class _Held(NamedTuple):
+    """The titres a chunk's dossiers already hold: {dossier_id: (titre_id, numero, complement)} of
+    the active ones, and the dossiers that ever held one (cancelled included)."""
+
+    active: dict[int, tuple[int, int, str]]
+    titled: frozenset[int]
+
+
 class _Waiting(NamedTuple):
     """An invoice numbered and rendered, waiting for its lot to close."""
 
@@ -232,19 +239,21 @@ class _Run:
         self.open: dict[tuple[str, str, int], list[_Waiting]] = {}  # lots filling, by (geo, organisme, exercice)
         self.synthesis = tree.relative(tree.reports / "FACT_SYNT.TXT")
 
-    def held(self, ids: list[int]) -> dict[int, tuple[int, int, str]]:
-        """The titres dossiers of a chunk already hold: {dossier_id: (titre_id, numero, complement)}."""
-        return {r[0]: r[1:] for r in self.conn.execute(_ACTIVE_TITRES, (sql.int_array(ids),), prepare=False)}
+    def held(self, ids: list[int]) -> _Held:
+        rows = self.conn.execute(_TITRES, (sql.int_array(ids),), prepare=False).fetchall()
+        return _Held({d: (t, n, c) for d, t, n, c, active in rows if active}, frozenset(r[0] for r in rows))
 
-    def apply(self, valued: list[Valued], held: dict[int, tuple[int, int, str]]) -> None:
+    def apply(self, valued: list[Valued], held: _Held) -> None:
         """A chunk valued: referential errors sent back, the others numbered, invoiced, FACTURE."""
         errors = {v.dossier_id: (v.nda, *v.problem) for v in valued if v.problem}
         if errors:
             self._send_back(errors)
-        numbered = self._number([v for v in valued if not v.problem], held)
+        numbered = self._number([v for v in valued if not v.problem], held.active)
         if numbered:
             ids = [v.dossier_id for v, _, _ in numbered]
-            self.conn.execute(_RETIRE_INVOICES, (sql.int_array(ids),), prepare=False)
+            billed_before = [i for i in ids if i in held.titled]  # a first billing has nothing to retire
+            if billed_before:
+                self.conn.execute(_RETIRE_INVOICES, (sql.int_array(billed_before),), prepare=False)
             self._invoice(numbered)
             dossiers.change(self.conn, ids, "facturation", self.cause, self.now)
 
@@ -353,7 +362,7 @@ def bill(conn: psycopg.Connection, config: Config, refs, tree: Tree, actor: str,
             waiting: deque = deque()  # (held titres, pending result) of the chunks handed out, in order
             for ids in chunks:
                 held = run.held(ids)
-                waiting.append((held, valuers.submit(ids, {d: h[2] for d, h in held.items()})))
+                waiting.append((held, valuers.submit(ids, {d: h[2] for d, h in held.active.items()})))
                 if len(waiting) > valuers.ahead:
                     _apply_next(run, waiting)
             while waiting:
