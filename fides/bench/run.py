@@ -385,49 +385,55 @@ def measure(size: int, server_url: str, work: Path, seed: int, stages: tuple[str
         d.mkdir(parents=True)
     sizes = synthetic.write_flows(flows, size, seed)
     with _database(server_url, keep) as url:
-        processor = _processor(root, url)
-        processor.tree.create()
-        (processor.tree.inbox / "IUM_990000010_20250101000000_0001.txt").write_text(
-            "".join(line + "\r\n" for line in synthetic.ium_lines()), encoding="latin-1")
-        processor.run_pass()
-        processor.conn.close()
-        results = []
-        counts = {"VIDHOSP": sizes.vidhosp, "RSS": sizes.rss, "FICHCOMP": sizes.fichcomp}
-        for flow in FLOWS:  # the later stages need the dossiers: ingestion always runs
-            source = flows / f"{flow}_{synthetic.FINESS}_20250401000000_0001.txt"
-            (seconds, cpu), peak = _in_child(_pass_on, root, url, source)
-            results.append(Measure(flow, size, counts[flow], seconds, source.stat().st_size / 1e6, peak, "lignes", cpu))
-        # the same stays sent again (corrected): every dossier exists, its VIDHOSP line is replaced
-        # (copied, not read: a child's peak RSS starts at its parent's, fork happens before exec)
-        again = flows / f"VIDHOSP_{synthetic.FINESS}_20250402000000_0002.txt"
-        shutil.copyfile(flows / f"VIDHOSP_{synthetic.FINESS}_20250401000000_0001.txt", again)
-        with again.open("ab") as f:
-            f.write((synthetic.vidhosp_line(0) + "\r\n").encode("latin-1"))
-        (seconds, cpu), peak = _in_child(_pass_on, root, url, again)
-        results.append(Measure("VIDHOSP (renvoi)", size, counts["VIDHOSP"] + 1, seconds, again.stat().st_size / 1e6,
-                               peak, "lignes", cpu))
-        if "validation" in stages or "facturation" in stages or "retours" in stages:
-            (seconds, validated, cpu), peak = _in_child(_validate, root, url)
-            results.append(Measure("validation", size, validated, seconds, 0, peak, "dossiers", cpu))
-        if "facturation" in stages or "retours" in stages:
-            (seconds, billed, cpu), peak = _in_child(_bill, root, url)
-            results.append(Measure("facturation B2", size, billed, seconds, 0, peak, "dossiers", cpu))
-        if "retours" in stages:
-            source = flows / "RSP578_BENCH.TXT"
-            lines = _write_returns(url, source)
-            (seconds, cpu), peak = _in_child(_pass_on, root, url, source)
-            with psycopg.connect(url) as conn:
-                unpaid = conn.execute(_UNPAID).fetchone()[0]
-            if unpaid:
-                raise RuntimeError(f"{source.name}: {unpaid} invoice(s) not paid")
-            results.append(Measure("retours NOEMIE 578", size, lines, seconds, source.stat().st_size / 1e6, peak,
-                                   "lignes", cpu))
-        for flow in FLOWS:
-            source = flows / f"{flow}_{synthetic.FINESS}_20250401000000_0001.txt"
-            for label, shaped in ((FLOOR, False), (SHAPED_FLOOR, True)):
-                results.append(Measure(label + flow, size, counts[flow], _floor(url, source, flow, shaped=shaped),
-                                       source.stat().st_size / 1e6, 0, "lignes"))
-        return results
+        return _stages(size, url, root, flows, sizes, stages)
+
+
+def _stages(size: int, url: str, root: Path, flows: Path, sizes: synthetic.Sizes,
+            stages: tuple[str, ...]) -> list[Measure]:
+    """The stages of `measure` on the database `url`."""
+    processor = _processor(root, url)
+    processor.tree.create()
+    (processor.tree.inbox / "IUM_990000010_20250101000000_0001.txt").write_text(
+        "".join(line + "\r\n" for line in synthetic.ium_lines()), encoding="latin-1")
+    processor.run_pass()
+    processor.conn.close()
+    results = []
+    counts = {"VIDHOSP": sizes.vidhosp, "RSS": sizes.rss, "FICHCOMP": sizes.fichcomp}
+    for flow in FLOWS:  # the later stages need the dossiers: ingestion always runs
+        source = flows / f"{flow}_{synthetic.FINESS}_20250401000000_0001.txt"
+        (seconds, cpu), peak = _in_child(_pass_on, root, url, source)
+        results.append(Measure(flow, size, counts[flow], seconds, source.stat().st_size / 1e6, peak, "lignes", cpu))
+    # the same stays sent again (corrected): every dossier exists, its VIDHOSP line is replaced
+    # (copied, not read: a child's peak RSS starts at its parent's, fork happens before exec)
+    again = flows / f"VIDHOSP_{synthetic.FINESS}_20250402000000_0002.txt"
+    shutil.copyfile(flows / f"VIDHOSP_{synthetic.FINESS}_20250401000000_0001.txt", again)
+    with again.open("ab") as f:
+        f.write((synthetic.vidhosp_line(0) + "\r\n").encode("latin-1"))
+    (seconds, cpu), peak = _in_child(_pass_on, root, url, again)
+    results.append(Measure("VIDHOSP (renvoi)", size, counts["VIDHOSP"] + 1, seconds, again.stat().st_size / 1e6,
+                           peak, "lignes", cpu))
+    if "validation" in stages or "facturation" in stages or "retours" in stages:
+        (seconds, validated, cpu), peak = _in_child(_validate, root, url)
+        results.append(Measure("validation", size, validated, seconds, 0, peak, "dossiers", cpu))
+    if "facturation" in stages or "retours" in stages:
+        (seconds, billed, cpu), peak = _in_child(_bill, root, url)
+        results.append(Measure("facturation B2", size, billed, seconds, 0, peak, "dossiers", cpu))
+    if "retours" in stages:
+        source = flows / "RSP578_BENCH.TXT"
+        lines = _write_returns(url, source)
+        (seconds, cpu), peak = _in_child(_pass_on, root, url, source)
+        with psycopg.connect(url) as conn:
+            unpaid = conn.execute(_UNPAID).fetchone()[0]
+        if unpaid:
+            raise RuntimeError(f"{source.name}: {unpaid} invoice(s) not paid")
+        results.append(Measure("retours NOEMIE 578", size, lines, seconds, source.stat().st_size / 1e6, peak,
+                               "lignes", cpu))
+    for flow in FLOWS:
+        source = flows / f"{flow}_{synthetic.FINESS}_20250401000000_0001.txt"
+        for label, shaped in ((FLOOR, False), (SHAPED_FLOOR, True)):
+            results.append(Measure(label + flow, size, counts[flow], _floor(url, source, flow, shaped=shaped),
+                                   source.stat().st_size / 1e6, 0, "lignes"))
+    return results
 
 
 def run(sizes: list[int], seed: int, server_url: str | None, keep: Path | None = None,
