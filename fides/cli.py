@@ -233,11 +233,10 @@ def _bench_args(p: argparse.ArgumentParser) -> None:
                         "avec la plus rapide et la plus lente (colonne min–max) : le bruit d'une machine partagée")
 
 
-def _bench_problem(args: argparse.Namespace, stages: tuple[str, ...]) -> str | None:
+def _bench_problem(args: argparse.Namespace, sizes: list[str], stages: tuple[str, ...]) -> str | None:
     """What is wrong with the bench's arguments, in one line, or None."""
     from fides.bench import STAGES
 
-    sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
     if not sizes or not all(s.isascii() and s.isdigit() and int(s) > 0 for s in sizes):
         return f"--sizes {args.sizes} : des nombres de dossiers (au moins 1), séparés par des virgules"
     unknown = [s for s in stages if s not in STAGES]
@@ -258,16 +257,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from fides.bench.run import render, run
 
     logging.getLogger("fides").setLevel(logging.WARNING)
+    sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
     stages = tuple(s.strip() for s in args.stages.split(",") if s.strip())
-    problem = _bench_problem(args, stages)
+    problem = _bench_problem(args, sizes, stages)
     if problem:
         print(f"fides bench : {problem}", file=sys.stderr)
         return EXIT_USAGE
-    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     server = os.environ.get("FIDES_DATABASE_URL")
     with _progress() as progress:
         task = progress.add_task("banc d'essai", total=len(sizes) + ("latence" in stages))
-        measures = run(sizes, args.seed, server, args.keep, stages, args.drops,
+        measures = run([int(s) for s in sizes], args.seed, server, args.keep, stages, args.drops,
                        done=lambda what: progress.update(task, advance=1, description=f"banc d'essai : {what} mesuré"),
                        repeat=args.repeat)
     print(render(measures))
