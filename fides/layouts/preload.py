@@ -4,5 +4,8 @@ of a helper's start, measured)."""
 
 from fides.layouts import registry
 
-for _name in registry.names():
-    registry.load(_name)
+try:
+    for _name in registry.names():
+        registry.load(_name)
+except Exception:  # noqa: BLE001  a description in error: the server must still start; each helper
+    pass  # then reads the descriptions itself and reports the error where it is used, as without preloading

@@ -22,3 +22,20 @@ def test_a_helper_starts_with_every_layout_compiled():
     helper.join(5)
     assert helper.exitcode == 0
     assert read and compiled == registry.names()
+
+
+def test_a_description_in_error_does_not_stop_the_fork_server(monkeypatch):
+    """The server imports fides.layouts.preload: a layout that cannot be read or compiled must not
+    make that import fail (the server would die, and every helper with it)."""
+    import importlib
+    import sys
+
+    from fides.layouts import model
+
+    def broken():
+        raise model.DescriptionError("vidhosp_V099.xml: field overlaps")
+
+    monkeypatch.setattr(registry, "_specs", None)
+    monkeypatch.setattr(registry, "read_all", broken)
+    monkeypatch.delitem(sys.modules, "fides.layouts.preload", raising=False)
+    importlib.import_module("fides.layouts.preload")  # does not raise
