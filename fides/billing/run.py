@@ -255,7 +255,7 @@ class _Run:
             if billed_before:
                 self.conn.execute(_RETIRE_INVOICES, (sql.int_array(billed_before),), prepare=False)
             self._invoice(numbered)
-            dossiers.change(self.conn, ids, "facturation", self.cause, self.now)
+            dossiers.change(self.conn, ids, "facturation", self.cause, self.now, locked_in=dossiers.VALIDE)
 
     def finish(self) -> None:
         for key in sorted(self.open):
@@ -266,7 +266,7 @@ class _Run:
     def _send_back(self, errors: dict[int, tuple[str, str, str]]) -> None:
         ids = sorted(errors)
         dossiers.change(self.conn, ids, "erreur_referentiel", self.cause, self.now,
-                        values={"last_code": [errors[i][1] for i in ids]})
+                        values={"last_code": [errors[i][1] for i in ids]}, locked_in=dossiers.VALIDE)
         with self.conn.cursor().copy(_COPY_ANOMALIES) as copy:
             for dossier_id in ids:
                 nda, code, text = errors[dossier_id]

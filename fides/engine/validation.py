@@ -182,9 +182,10 @@ def _validate_batch(conn, locked: list[tuple[int, bool]], ctx, cause: dossiers.C
             codes.append(_code(verdict))
     if valid:
         # billable, no exclusion: the verdict is written by the state change's UPDATE (locked
-        # EN_COURS above, none can be refused)
+        # EN_COURS by _PENDING or _EXPLICIT, none can be refused)
         dossiers.change(conn, valid, "validation", cause, now, values={
-            "billable_b2": [True] * len(valid), "extract_reason": [None] * len(valid), "last_code": valid_codes})
+            "billable_b2": [True] * len(valid), "extract_reason": [None] * len(valid), "last_code": valid_codes},
+            locked_in=dossiers.EN_COURS)
         counts["valides"] += len(valid)
     if others:
         conn.execute(_VERDICTS, {"ids": sql.int_array(others), "billable": billable, "reasons": reasons, "codes": codes},

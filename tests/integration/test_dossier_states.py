@@ -3,6 +3,8 @@ others are refused and leave the row untouched."""
 
 import datetime as dt
 
+import pytest
+
 from fides import audit, dossiers
 
 AT = dt.datetime(2025, 3, 25, 10, 15, tzinfo=dt.timezone.utc)
@@ -52,3 +54,26 @@ def test_values_are_written_with_the_change(conn):
     assert rows == [("A", 1, True, "VAL038"), ("B", 1, None, None), ("C", 1, True, "VAL046")]
     events = conn.execute("SELECT dossier_id, from_state, to_state FROM audit_event ORDER BY id").fetchall()
     assert events == [(a, 0, 1), (c, 0, 1)]
+
+
+def test_dossiers_the_caller_locked_are_moved_without_a_second_lock(conn):
+    a, b = _dossier(conn, "A"), _dossier(conn, "B")
+    conn.execute("SELECT id FROM dossier WHERE state = 0 FOR UPDATE")
+    r = dossiers.change(conn, [a, b], "validation", CAUSE, AT, values={"last_code": ["VAL046", None]},
+                        locked_in=dossiers.EN_COURS)
+    assert r.changed == {a: (0, 1), b: (0, 1)} and r.refused == {}
+    assert conn.execute("SELECT nda, state, last_code FROM dossier ORDER BY nda").fetchall() == [
+        ("A", 1, "VAL046"), ("B", 1, None)]
+    assert conn.execute("SELECT dossier_id, from_state, to_state FROM audit_event ORDER BY id").fetchall() == [
+        (a, 0, 1), (b, 0, 1)]
+
+
+def test_a_dossier_not_in_the_state_the_caller_said_fails_the_change(conn):
+    """A caller wrong about what it locked: nothing moves and no transition is audited."""
+    a, b = _dossier(conn, "A"), _dossier(conn, "B", state=dossiers.FACTURE)
+    conn.commit()
+    with pytest.raises(RuntimeError, match="1 of 2 dossiers were in state 0"):
+        dossiers.change(conn, [a, b], "validation", CAUSE, AT, locked_in=dossiers.EN_COURS)
+    conn.rollback()
+    assert conn.execute("SELECT nda, state FROM dossier ORDER BY nda").fetchall() == [("A", 0), ("B", 2)]
+    assert conn.execute("SELECT count(*) FROM audit_event WHERE dossier_id IS NOT NULL").fetchone()[0] == 0
