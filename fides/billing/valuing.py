@@ -29,7 +29,7 @@ from fides.config import Config
 from fides.engine.validation import billing_params
 from fides.store import dossier_data
 from fides.store.db import helper_dsn
-from fides.validation import DossierData, ValidationContext
+from fides.validation import FIELDS_BILLED, DossierData, ValidationContext
 
 
 class Valued(NamedTuple):
@@ -114,7 +114,7 @@ class InProcess:
         self.conn, self.valuer = conn, valuer
 
     def submit(self, ids: list[int], complements: dict[int, str]) -> _Done:
-        return _Done(self.valuer.value(dossier_data.load(self.conn, ids), complements))
+        return _Done(self.valuer.value(dossier_data.load(self.conn, ids, FIELDS_BILLED), complements))
 
     def close(self) -> None:
         pass
@@ -173,4 +173,4 @@ def _value(ids: list[int], complements: dict[int, str]) -> tuple[list[Valued], t
     if isinstance(_helper, BaseException):
         raise RuntimeError(f"billing helper could not start: {_helper}") from None  # libpq never says a password
     conn, valuer = _helper
-    return valuer.value(dossier_data.load(conn, ids), complements), helpers.usage()
+    return valuer.value(dossier_data.load(conn, ids, FIELDS_BILLED), complements), helpers.usage()

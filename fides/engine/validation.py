@@ -26,7 +26,7 @@ from fides.config import Config
 from fides.errors import Finding
 from fides.store import dossier_data, sql
 from fides.store.db import helper_dsn
-from fides.validation import ValidationContext, Verdict, validate
+from fides.validation import FIELDS_VALIDATED, ValidationContext, Verdict, validate
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +157,7 @@ def _code(verdict: Verdict) -> str | None:
 
 def _validate_batch(conn, locked: list[tuple[int, bool]], ctx, cause: dossiers.Cause, now, counts) -> None:
     ids = [dossier_id for dossier_id, _ in locked]
-    data = dossier_data.load(conn, ids)
+    data = dossier_data.load(conn, ids, FIELDS_VALIDATED)
     valid, valid_codes = [], []
     others, billable, reasons, codes = [], [], [], []  # verdicts of the dossiers staying EN_COURS
     conn.execute(_RETIRE_ANOMALIES, (sql.int_array(ids),), prepare=False)

@@ -17,10 +17,11 @@ from fides.store import sql
 from fides.validation import FIELDS_READ, ZONES_READ, DossierData
 
 
-def load(conn: psycopg.Connection, ids: list[int]) -> dict[int, DossierData]:
-    """The dossiers `ids` that exist, with their current lines (one query for the batch)."""
+def load(conn: psycopg.Connection, ids: list[int], fields: frozenset[str] = FIELDS_READ) -> dict[int, DossierData]:
+    """The dossiers `ids` that exist, with their current lines (one query for the batch), parsed
+    for the `fields` their reader takes (`FIELDS_VALIDATED`, `FIELDS_BILLED`)."""
     # fetchall: the rows of a chunk converted at once, ~1 µs a dossier less than one by one
-    return dict(read(conn.execute(sql.DOSSIER_LINES, (sql.int_array(ids),)).fetchall()))
+    return dict(read(conn.execute(sql.DOSSIER_LINES, (sql.int_array(ids),)).fetchall(), fields=fields))
 
 
 def read(rows: Iterable[tuple], zones: frozenset[str] | None = ZONES_READ,

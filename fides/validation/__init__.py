@@ -11,8 +11,9 @@
 The dossier is given as `DossierData`, built by the integration layer from the parsed lines
 (field names are the layout CSV `field` names; repeated zones are lists of dicts). Of the repeated
 zones, only those in `ZONES_READ` are read by the rules and the valorisation, and of the fields,
-only those in `FIELDS_READ` by the rules, the valorisation and the B2 invoice: the integration
-layer may leave the others out (the RSS diagnoses and acts: 5 % of a sweep spent parsing them;
+only those in `FIELDS_READ` by the rules, the valorisation and the B2 invoice (`FIELDS_VALIDATED` by
+the rules, `FIELDS_BILLED` by the valorisation and the invoice): the integration layer may leave
+the others out (the RSS diagnoses and acts: 5 % of a sweep spent parsing them;
 cutting the 73 VIDHOSP and 46 RSS fields, a third of the time of reading a dossier back).
 """
 
@@ -35,6 +36,8 @@ __all__ = [
     "DossierData",
     "ZONES_READ",
     "FIELDS_READ",
+    "FIELDS_VALIDATED",
+    "FIELDS_BILLED",
     "ValidationContext",
     "Verdict",
     "Rule",
@@ -47,29 +50,39 @@ __all__ = [
 
 
 ZONES_READ = frozenset({"DMT"})  # VIDHOSP DMT blocks: valorisation and the DMT rules
-# The VIDHOSP, RSS and FICHCOMP fields read by the rules (and their facts), the valorisation and
-# the B2 invoice (fides.billing.b2, .valuing); tests/unit/test_fields_read.py fails when one of
-# them reads another.
-FIELDS_READ = frozenset({
-    # VIDHOSP (date_naissance and sexe: RSS too)
-    "caisse_gestionnaire", "centre_gestionnaire", "cle_nir_assure", "cle_nir_individuel", "code_grand_regime",
-    "code_pec_fj", "conf_soins_urgents", "date_entree", "date_hospitalisation", "date_naissance", "date_pec",
-    "date_sortie", "date_validite_droits", "delivree_par", "etab_retour", "etab_transfert", "facturation_18e",
-    "hospit_prelevement_organe", "indicateur_parcours_soins", "justif_exo_tm", "motif_non_facturation",
-    "mt_base_remb", "mt_fj", "mt_tm", "mt_total_amo", "nature_assurance", "nature_piece_justif", "nir_assure",
-    "nir_individuel", "nom_medecin_traitant", "num_at_date_accident", "num_entree",
-    "num_organisme_complementaire", "prenom_medecin_traitant", "rang_beneficiaire", "rang_naissance",
-    "regime_prestation", "sejour_facturable_am", "sexe", "taux_remb", "top_eclatement", "top_medecin_traitant",
-    "type_contrat",
-    # VIDHOSP DMT blocks
-    "dmt_date_debut", "dmt_date_fin", "dmt_discipline", "dmt_mode_traitement", "dmt_prix_unitaire",
-    # RSS
-    "code_retour_groupage", "date_entree_um", "date_sortie_um", "ghm_cmd", "ghm_suite", "igs2", "mode_entree_um",
-    "mode_sortie_um", "nb_seances", "num_innovation", "num_um",
-    # FICHCOMP
-    "code", "code_ucd", "date_administration", "date_debut", "date_fin", "montant", "nb_administre", "nombre",
-    "prix_achat_total",
+# The VIDHOSP, RSS and FICHCOMP fields each reader takes from a dossier's lines: the facts (both),
+# the rules (`FIELDS_VALIDATED`), the valorisation and the B2 invoice (fides.billing.valorisation,
+# .b2, .valuing: `FIELDS_BILLED`). A sweep parses its own only: the VIDHOSP's 21 fields and 2 of
+# its DMT blocks' 5 instead of 43 and 5. tests/unit/test_fields_read.py fails when a reader reads
+# a field its set lacks.
+_FACTS_FIELDS = frozenset({
+    "date_entree", "date_hospitalisation", "date_naissance", "date_sortie", "hospit_prelevement_organe",
+    "justif_exo_tm", "nature_assurance", "nir_assure", "taux_remb",  # VIDHOSP
+    "date_entree_um", "date_sortie_um", "ghm_cmd", "ghm_suite", "mode_entree_um", "mode_sortie_um",  # RSS
 })
+# what the rules and the invoice both read besides the facts
+_SHARED_FIELDS = frozenset({
+    "caisse_gestionnaire", "centre_gestionnaire", "cle_nir_assure", "code_grand_regime", "code_pec_fj",
+    "etab_retour", "etab_transfert", "num_at_date_accident",  # VIDHOSP
+    "dmt_date_debut", "dmt_date_fin", "num_um", "code",  # DMT blocks, RSS, FICHCOMP
+})
+FIELDS_VALIDATED = _FACTS_FIELDS | _SHARED_FIELDS | frozenset({
+    "conf_soins_urgents", "motif_non_facturation", "sejour_facturable_am", "sexe",  # VIDHOSP (sexe: RSS too)
+    "code_retour_groupage", "num_innovation",  # RSS
+})
+FIELDS_BILLED = _FACTS_FIELDS | _SHARED_FIELDS | frozenset({
+    # VIDHOSP
+    "cle_nir_individuel", "date_pec", "date_validite_droits", "delivree_par", "facturation_18e",
+    "indicateur_parcours_soins", "mt_base_remb", "mt_fj", "mt_tm", "mt_total_amo", "nature_piece_justif",
+    "nir_individuel", "nom_medecin_traitant", "num_entree", "num_organisme_complementaire",
+    "prenom_medecin_traitant", "rang_beneficiaire", "rang_naissance", "regime_prestation", "top_eclatement",
+    "top_medecin_traitant", "type_contrat",
+    "dmt_discipline", "dmt_mode_traitement", "dmt_prix_unitaire",  # DMT blocks
+    "igs2", "nb_seances",  # RSS
+    "code_ucd", "date_administration", "date_debut", "date_fin", "montant", "nb_administre", "nombre",
+    "prix_achat_total",  # FICHCOMP
+})
+FIELDS_READ = FIELDS_VALIDATED | FIELDS_BILLED
 
 
 @dataclass(frozen=True)
