@@ -3,12 +3,13 @@ validation backlog (fides.engine.validation) and a large billing run (fides.bill
 over the machine's cores.
 
 Every helper is forked by one server that has already imported what they run (multiprocessing's
-"forkserver") and compiled every layout (fides.layouts.preload): no interpreter start, import nor
-reading of the layouts per helper, and nothing inherited from the process that asks (no
-connection, no thread). A fork costs 0.02 s; with spawned helpers (an interpreter
-started and fides imported each time), a 100 000-dossier billing run had its first chunk valued
-1.04 s after it started, with forked ones 0.6 s (each helper still connects, reads the
-referentials, 0.26 s, and values its chunk). `fides run` starts the server when it starts
+"forkserver"), compiled every layout (fides.layouts.preload) and read the shipped referentials
+(fides.store.preload): no interpreter start, import, reading of the layouts nor, when the
+database holds the shipped tables, of the referentials per helper, and nothing inherited from the
+process that asks (no connection, no thread). A fork costs 0.02 s; with spawned helpers (an
+interpreter started and fides imported each time), a 100 000-dossier billing run had its first
+chunk valued 1.04 s after it started, with forked ones 0.6 s, now 0.26 s (each helper still
+connects, checks the referentials' checksums and values its chunk). `fides run` starts the server when it starts
 (`start`); elsewhere the first helper starts it.
 
 A helper is not this process's child: it tells its own peak memory and CPU time (`usage`, in
@@ -22,7 +23,7 @@ import time
 
 CONTEXT = multiprocessing.get_context("forkserver")
 CONTEXT.set_forkserver_preload(["fides.flows", "fides.engine.validation", "fides.billing.valuing",
-                                "fides.layouts.preload"])
+                                "fides.layouts.preload", "fides.store.preload"])
 
 # What this process's helpers used, as they said it (fides bench adds it to its own figures):
 # the sum of their peaks (they run alongside this process and each other) and of their CPU time.

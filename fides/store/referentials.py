@@ -32,11 +32,16 @@ def _checksum(rows: list[RefRow]) -> str:
     return h.hexdigest()
 
 
-def load(conn: psycopg.Connection, directory: Path = SHIPPED) -> dict[str, int]:
-    """Replace every table whose content changed; returns {table: rows} of the tables loaded."""
+def _by_table(directory: Path) -> dict[str, list[RefRow]]:
     by_table: dict[str, list[RefRow]] = defaultdict(list)
     for row in read_shipped(directory):
         by_table[row.table].append(row)
+    return by_table
+
+
+def load(conn: psycopg.Connection, directory: Path = SHIPPED) -> dict[str, int]:
+    """Replace every table whose content changed; returns {table: rows} of the tables loaded."""
+    by_table = _by_table(directory)
     known = dict(conn.execute(_CHECKSUM).fetchall())
     loaded = {}
     for table, rows in sorted(by_table.items()):
@@ -52,9 +57,25 @@ def load(conn: psycopg.Connection, directory: Path = SHIPPED) -> dict[str, int]:
     return loaded
 
 
+# In the helpers' fork server (fides.store.preload): the shipped tables, read once, and their
+# checksums as `load` records them. None elsewhere.
+_preloaded: tuple[dict[str, str], Referentials] | None = None
+
+
+def preload(directory: Path = SHIPPED) -> None:
+    global _preloaded
+    by_table = _by_table(directory)
+    _preloaded = ({table: _checksum(rows) for table, rows in by_table.items()},
+                  Referentials.from_rows(row for table in sorted(by_table) for row in by_table[table]))
+
+
 def read(conn: psycopg.Connection) -> Referentials:
     """Every process that checks or values reads this (helpers included, at their start): the rows'
-    data come as text and are decoded by one json.loads, not one per row (15 500 rows: 70 → 32 ms)."""
+    data come as text and are decoded by one json.loads, not one per row (15 500 rows: 70 → 32 ms).
+    A helper whose database holds exactly the preloaded tables (the same checksums, table for
+    table) takes those instead: one small query, not 0.12-0.16 s of its start."""
+    if _preloaded is not None and dict(conn.execute(_CHECKSUM).fetchall()) == _preloaded[0]:
+        return _preloaded[1]
     rows = conn.execute(_READ).fetchall()
     data = json.loads("[" + ",".join(r[4] for r in rows) + "]")
     return Referentials.from_rows(RefRow(t, k, vf, vt, d) for (t, k, vf, vt, _), d in zip(rows, data, strict=True))

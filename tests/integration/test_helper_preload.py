@@ -39,3 +39,24 @@ def test_a_description_in_error_does_not_stop_the_fork_server(monkeypatch):
     monkeypatch.setattr(registry, "read_all", broken)
     monkeypatch.delitem(sys.modules, "fides.layouts.preload", raising=False)
     importlib.import_module("fides.layouts.preload")  # does not raise
+
+
+def _referentials_here(channel, url: str) -> None:
+    """In the helper: whether it was forked with the shipped referentials, and takes them."""
+    import psycopg
+
+    from fides.store import referentials
+
+    with psycopg.connect(url) as conn:
+        channel.send((referentials._preloaded is not None, referentials.read(conn) is referentials._preloaded[1]))
+    channel.close()
+
+
+def test_a_helper_starts_with_the_shipped_referentials(db_url):
+    here, there = helpers.CONTEXT.Pipe()
+    helper = helpers.CONTEXT.Process(target=_referentials_here, args=(there, db_url), daemon=True)
+    helper.start()
+    there.close()
+    assert here.recv() == (True, True)
+    helper.join(5)
+    assert helper.exitcode == 0
