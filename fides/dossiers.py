@@ -69,12 +69,12 @@ def _set_state_sql(trigger: str, columns: tuple[str, ...]) -> str:
     found = _SQL_CACHE.get((trigger, columns))
     if found is None:
         values = assign = ""
-        rows = "d.id = ANY(%(ids)s::bigint[])"
+        rows = sql.BY_IDS
         if columns:
             arrays = "".join(f", %(v_{c})s::{VALUE_COLUMNS[c]}[]" for c in columns)
             values = f"FROM unnest(%(ids)s::bigint[]{arrays}) AS v(id, {', '.join(columns)})"
             assign = "".join(f", {c} = v.{c}" for c in columns)
-            rows = "d.id = v.id"
+            rows = f"d.id = v.id AND {rows}"  # the ids again (see sql.BY_IDS)
         found = _SQL_CACHE[(trigger, columns)] = sql.SET_STATE.format(
             extra=_EXTRA_SET.get(trigger, ""), assign=assign, values=values, rows=rows)
     return found

@@ -45,7 +45,8 @@ SELECT count(*) FROM (SELECT 1 FROM dossier WHERE to_validate AND state = 0 AND 
                       LIMIT %(limit)s) AS p
 """
 _EXPLICIT = "SELECT id, never_b2 FROM dossier WHERE state = 0 AND nda = ANY(%s) ORDER BY id FOR UPDATE SKIP LOCKED"
-# Batch statements on `= ANY(%s)` or an unnest are run unprepared (see fides.dossiers.change).
+# Batch statements on `= ANY(%s)` or an unnest are run unprepared (see fides.dossiers.change); an
+# UPDATE joining an unnest repeats its ids (see fides.store.sql.BY_IDS).
 _RETIRE_ANOMALIES = "UPDATE anomaly SET active = false WHERE dossier_id = ANY(%s::bigint[]) AND active AND origin = 'validation'"
 _COPY_ANOMALIES = "COPY anomaly (dossier_id, code, severity, message, origin, at) FROM STDIN"
 _VERDICTS = """
@@ -53,7 +54,7 @@ UPDATE dossier d SET to_validate = false, billable_b2 = v.billable, extract_reas
        last_code = v.code
 FROM unnest(%(ids)s::bigint[], %(billable)s::boolean[], %(reasons)s::text[], %(codes)s::text[])
      AS v(id, billable, reason, code)
-WHERE d.id = v.id
+WHERE d.id = v.id AND d.id = ANY(%(ids)s::bigint[])
 """
 
 

@@ -39,7 +39,7 @@ COPY_ANOMALIES = "COPY anomaly (dossier_id, code, severity, message, origin, at)
 SET_LAST_CODES = """
 UPDATE dossier d SET last_code = v.code
 FROM (SELECT unnest(%(ids)s::bigint[]) AS id, unnest(%(codes)s::text[]) AS code) v
-WHERE d.id = v.id
+WHERE d.id = v.id AND d.id = ANY(%(ids)s::bigint[])  -- the ids again: see fides.store.sql.BY_IDS
 """
 
 # --- lots: NOEMIE 930 and NOEMIEARLNEGATIF --------------------------------------------------------

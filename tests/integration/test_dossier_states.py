@@ -77,3 +77,44 @@ def test_a_dossier_not_in_the_state_the_caller_said_fails_the_change(conn):
     conn.rollback()
     assert conn.execute("SELECT nda, state FROM dossier ORDER BY nda").fetchall() == [("A", 0), ("B", 2)]
     assert conn.execute("SELECT count(*) FROM audit_event WHERE dossier_id IS NOT NULL").fetchone()[0] == 0
+
+
+BATCH = 2000
+
+
+def _batch_statements():
+    """(statement, its parameters but the ids) of every UPDATE joining a batch's values on dossier."""
+    from fides.engine import validation
+    from fides.returns import queries
+
+    n = BATCH
+    return {
+        "validation": (dossiers._set_state_sql("validation", ("billable_b2", "extract_reason", "last_code")),
+                       {"to": 1, "from": 0, "at": AT, "v_billable_b2": [True] * n, "v_extract_reason": [None] * n,
+                        "v_last_code": [None] * n}),
+        "verdicts": (validation._VERDICTS, {"billable": [False] * n, "reasons": ["AME"] * n, "codes": ["VAL010"] * n}),
+        "return codes": (queries.SET_LAST_CODES, {"codes": ["R01"] * n}),
+    }
+
+
+
+@pytest.mark.parametrize("statement", ["validation", "verdicts", "return codes"])
+def test_a_batch_update_reads_its_dossiers_by_their_ids(conn, statement):
+    """Joined on an unnest of its values alone, a batch's UPDATE hashed the whole table (a
+    sequential scan of every dossier for each batch of 2 000); its ids lead to its rows."""
+    conn.execute("INSERT INTO dossier (finess, nda) SELECT '990000010', 'N' || g FROM generate_series(1, 40000) g")
+    conn.commit()
+    conn.execute("ANALYZE dossier")
+    query, params = _batch_statements()[statement]
+    ids = [r[0] for r in conn.execute("SELECT id FROM dossier ORDER BY id LIMIT %s OFFSET 10000", (BATCH,))]
+    (plan,) = conn.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + query, {**params, "ids": ids},
+                           prepare=False).fetchone()
+    conn.rollback()
+    nodes, stack = [], [plan[0]["Plan"]]
+    while stack:
+        nodes.append(stack.pop())
+        stack.extend(nodes[-1].get("Plans", ()))
+    assert [n["Actual Rows"] for n in nodes if n["Node Type"] == "ModifyTable"] == [0]  # RETURNING nothing
+    read = [n for n in nodes if n.get("Relation Name") == "dossier"]
+    assert read and all(n["Node Type"] != "Seq Scan" for n in read)
+    assert sum(n["Actual Rows"] for n in read) == BATCH
