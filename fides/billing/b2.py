@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from fides.layouts import family
 from fides.layouts.model import DescriptionError
-from fides.layouts.values import Cache, encode
+from fides.layouts.values import Cache, EncodeError, encode
 
 RECORD = 128
 EOL = "\r\n"
@@ -59,7 +59,8 @@ def _writer(kind: str):
 
 
 # Every record of an invoice starts with its type, then the invoice's key, then its number:
-# the key is written once per invoice, and the number once titres are allocated (invoice_pieces).
+# the key is written once per invoice, and the number once titres are allocated (invoice_template).
+NUMBER = "\0"  # where an invoice template takes its number: a character no record may hold
 _KEY = ("finess_geographique", "nir_assure", "cle_nir_assure", "rang_beneficiaire")
 _INVOICE_RECORDS = ("2", "2S", "3", "3H", "3F", "3S", "5")
 
@@ -110,7 +111,7 @@ def _writers() -> tuple:
 
 def _records(inv: Invoice) -> list[str]:
     """The invoice's records, numbered 0, its key written in the first one only (the others take
-    it from there: `invoice_pieces`)."""
+    it from there: `invoice_template`)."""
     vh = inv.vidhosp
     w2, w2s, w3, w3h, w3f, w3s, w5 = _writers()
     records = [
@@ -168,24 +169,27 @@ def _records(inv: Invoice) -> list[str]:
 
 def invoice_records(inv: Invoice) -> list[str]:
     """The invoice's records, numbered `inv.titre`."""
-    text = titre_text(inv.titre).join(invoice_pieces(inv))
+    text = numbered(invoice_template(inv), inv.titre)
     return [text[i:i + RECORD] for i in range(0, len(text), RECORD + len(EOL))]
 
 
-def invoice_pieces(inv: Invoice) -> tuple[str, ...]:
-    """The invoice's records, CRLF-terminated, cut around the invoice number each record carries:
-    `titre_text(t).join(pieces)` is the invoice numbered t (`inv.titre` is not used). Titres are
+def invoice_template(inv: Invoice) -> str:
+    """The invoice's records, CRLF-terminated, with NUMBER where each record carries the invoice
+    number: `numbered(template, t)` is the invoice numbered t (`inv.titre` is not used). Titres are
     numbered in the transaction that bills, after the invoices are valued and rendered, possibly
-    by another process (fides.billing.run)."""
+    by another process (fides.billing.run): one string crosses the pipe, not one per record."""
     records = _records(inv)
     a, b, c = _slots()
     head = records[0][a:b]
-    pieces, rest = [], ""
-    for record in records:
-        pieces.append(f"{rest}{record[:a]}{head}")
-        rest = record[c:] + EOL
-    pieces.append(rest)
-    return tuple(pieces)
+    template = "".join([f"{record[:a]}{head}{NUMBER}{record[c:]}{EOL}" for record in records])
+    if template.count(NUMBER) != len(records):  # a value holding NUMBER (refused at integration)
+        raise EncodeError("FMT014", f"caractère NUL dans la facture du séjour {inv.vidhosp['num_entree']!r}")
+    return template
+
+
+def numbered(template: str, titre: int) -> str:
+    """An invoice template (`invoice_template`) numbered `titre`."""
+    return template.replace(NUMBER, titre_text(titre))
 
 
 @functools.lru_cache(maxsize=None)
@@ -203,12 +207,13 @@ def titre_text(titre: int) -> str:
 def render_lot(header: LotHeader, invoices: list[Invoice]) -> tuple[bytes, list[int]]:
     """The B2 file of one lot, and the number of records of each invoice (in titre order)."""
     ordered = sorted(invoices, key=lambda i: i.titre)
-    pieces = [invoice_pieces(inv) for inv in ordered]  # as a billing run writes them
+    templates = [invoice_template(inv) for inv in ordered]  # as a billing run writes them
     total = sum((i.valorisation.total for i in invoices), Decimal(0))
     total_amo = sum((i.valorisation.total_amo for i in invoices), Decimal(0))
-    content = lot_file(header, [titre_text(inv.titre).join(p) for inv, p in zip(ordered, pieces)],
-                       sum(len(p) - 1 for p in pieces), total, total_amo)
-    return content, [len(p) - 1 for p in pieces]
+    counts = [t.count(NUMBER) for t in templates]
+    content = lot_file(header, [numbered(t, inv.titre) for inv, t in zip(ordered, templates)], sum(counts),
+                       total, total_amo)
+    return content, counts
 
 
 def lot_file(header: LotHeader, bodies: list[str], records: int, total: Decimal, total_amo: Decimal) -> bytes:

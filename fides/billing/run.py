@@ -303,7 +303,7 @@ class _Run:
         for v, titre_id, titre in sorted(numbered, key=lambda n: n[2]):
             key = (v.finess_geo, v.organisme, v.exercice)
             waiting = self.open.setdefault(key, [])
-            waiting.append(_Waiting(titre, b2.titre_text(titre).join(v.pieces), len(v.pieces) - 1,
+            waiting.append(_Waiting(titre, b2.numbered(v.invoice, titre), v.invoice.count(b2.NUMBER),
                                     v.dossier_id, titre_id, v.nda, v.complement, v.total, v.total_amo,
                                     (b2.synthesis_head(v.nda, titre, v.complement, v.finess_geo), v.synthesis_tail)))
             if len(waiting) >= self.lot_size:

@@ -5,7 +5,7 @@ Valuing (fides.billing.valorisation) and rendering (fides.billing.b2) are pure a
 run's time; numbering titres, closing lots and every write stay with the run, in its one
 transaction. A helper reads the dossiers of a chunk on its own connection: the run has locked them
 (FOR UPDATE), so they cannot change until it commits and the helper reads what the run would. It
-sends back each invoice rendered without its number (b2.invoice_pieces), which the run writes in
+sends back each invoice rendered without its number (b2.invoice_template), which the run writes in
 once the titre is allocated: the same bytes as a run in one process. Chunks are handed out in
 order and their results applied in that order, a few ahead, so titres are numbered in dossier
 order as before.
@@ -33,7 +33,7 @@ from fides.validation import FIELDS_BILLED, DossierData, ValidationContext
 
 
 class Valued(NamedTuple):
-    """A dossier valued, its invoice rendered without its number (b2.invoice_pieces), or the
+    """A dossier valued, its invoice rendered without its number (b2.invoice_template), or the
     referential error (code, text) that sends it back to EN_COURS: what `Valuer.value` gives."""
 
     dossier_id: int
@@ -45,8 +45,17 @@ class Valued(NamedTuple):
     complement: str = ""  # of the titre the dossier holds, or of a new one of its exercice
     total: Decimal = Decimal(0)
     total_amo: Decimal = Decimal(0)
-    pieces: tuple[str, ...] = ()  # joined by the titre's text: the invoice's B2 records
+    invoice: str = ""  # its B2 records, b2.NUMBER where the titre's number goes (b2.numbered)
     synthesis_tail: str = ""
+
+    def __reduce__(self):
+        # across the helpers' pipe as a plain tuple, the amounts as text: a chunk is pickled in
+        # half the time (a NamedTuple and its Decimals each cost a Python call)
+        return _valued, (*self[:7], str(self.total), str(self.total_amo), *self[9:])
+
+
+def _valued(*fields) -> Valued:
+    return Valued(*fields[:7], Decimal(fields[7]), Decimal(fields[8]), *fields[9:])
 
 
 @dataclass(frozen=True)
@@ -91,7 +100,7 @@ class Valuer:
             inv = b2.Invoice(0, complement, geo, vh, v)
             out.append(Valued(dossier_id, d.nda, None, geo,
                               f"{vh['code_grand_regime']}{vh['caisse_gestionnaire']}{vh['centre_gestionnaire']:<4}",
-                              exercice, complement, v.total, v.total_amo, b2.invoice_pieces(inv), b2.synthesis_tail(inv)))
+                              exercice, complement, v.total, v.total_amo, b2.invoice_template(inv), b2.synthesis_tail(inv)))
         return out
 
 

@@ -9,13 +9,17 @@ from __future__ import annotations
 import datetime as dt
 import os
 from decimal import Decimal
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 
 import dossier_factory as f
+import pytest
 
 from fides.billing import b2
 from fides.billing.valorisation import valorise
+from fides.billing.valuing import Valued
 from fides.layouts import family
+from fides.layouts.values import EncodeError
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden" / "b2_lot_001.b2"
 HEADER = b2.LotHeader("990000010", "990000028", 1, "017510001", 2025, dt.datetime(2025, 3, 25, 10, 15), 7)
@@ -101,7 +105,7 @@ def test_exb_is_folded_into_the_ghs_line():
 
 
 def test_an_invoice_numbered_after_rendering_holds_its_key_and_number_in_each_record():
-    """A billing run renders invoices before their titres are allocated (b2.invoice_pieces), the
+    """A billing run renders invoices before their titres are allocated (b2.invoice_template), the
     invoice's key written once and copied into each record, then writes the number into each
     record: every record, whatever its type, reads back the invoice's key and number."""
     vh = {"rang_beneficiaire": "002"}  # not 0: a number left out is 0
@@ -113,10 +117,33 @@ def test_an_invoice_numbered_after_rendering_holds_its_key_and_number_in_each_re
         for d in dossiers:
             inv = b2.Invoice(titre, "2025H0", "990000028", d.vidhosp, valorise(d, f.context()))
             records = b2.invoice_records(inv)
-            assert len(b2.invoice_pieces(inv)) == len(records) + 1
+            assert b2.invoice_template(inv).count(b2.NUMBER) == len(records)
             for r in records:
                 rec = layouts[b2._kind(r)].parse(r)
                 assert len(r) == b2.RECORD
                 assert (rec["finess_geographique"], rec["nir_assure"], rec["cle_nir_assure"], rec["rang_beneficiaire"],
                         rec["num_facture"]) == ("990000028", f.NIR, int(f.NIR_KEY), 2, titre)
     assert {b2._kind(r) for r in records} >= {"2", "2S", "3", "3S", "5"}  # the transfer record is covered
+
+
+def test_a_value_holding_the_number_mark_is_refused():
+    """NUMBER marks where a template takes its titre's number: a value holding it (a NUL byte,
+    refused at integration) would number the invoice in the wrong place."""
+    d = f.dossier(f.vidhosp(nom_medecin_traitant="DUPONT\0"))
+    inv = b2.Invoice(1, "2025H0", "990000028", d.vidhosp, valorise(d, f.context()))
+    with pytest.raises(EncodeError) as refused:
+        b2.invoice_template(inv)
+    assert refused.value.code == "FMT014" and f.NIR not in str(refused.value)
+
+
+def test_a_valued_dossier_crosses_the_helpers_pipe_whole():
+    """Pickled as a plain tuple, the amounts as text: it comes back equal, amounts to the digit."""
+    d = f.dossier(f.vidhosp())
+    inv = b2.Invoice(0, "2025H0", "990000028", d.vidhosp, valorise(d, f.context()))
+    valued = Valued(7, "2025000101", None, "990000028", "01751    ", 2025, "2025H0", Decimal("1234.50"),
+                    Decimal("-0.10"), b2.invoice_template(inv), b2.synthesis_tail(inv))
+    back = ForkingPickler.loads(ForkingPickler.dumps(valued))
+    assert type(back) is Valued and back == valued
+    assert (str(back.total), str(back.total_amo)) == ("1234.50", "-0.10")
+    refused = Valued(8, "2025000102", ("FAC001", "GHM 05C14Z"))
+    assert ForkingPickler.loads(ForkingPickler.dumps(refused)) == refused

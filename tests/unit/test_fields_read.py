@@ -55,7 +55,7 @@ def _invoice(d, ctx):
     out = [v]
     if d.vidhosp and v.lines:
         inv = b2.Invoice(12, "2025H0", f.FINESS_GEO, d.vidhosp, v)
-        out += [b2.invoice_pieces(inv), b2.synthesis_tail(inv)]
+        out += [b2.invoice_template(inv), b2.synthesis_tail(inv)]
     return out
 
 
