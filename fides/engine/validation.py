@@ -76,22 +76,40 @@ def sweep(conn: psycopg.Connection, config: Config, refs, actor: str, now: dt.da
           ndas: list[str] | None = None) -> dict[str, int]:
     """Validate pending dossiers (or the named ones) in batches; returns counts."""
     pool, running = None, []
-    if ndas is None and config["validation.workers"] > 1:
-        pool, running = _start_helpers(conn, config, actor, now)
+    if ndas is None and _large_backlog(conn, config, now):
+        _tidy(conn)
+        if config["validation.workers"] > 1:
+            pool, running = _start_helpers(conn, config, actor, now)
     counts = _sweep(conn, config, refs, actor, now, ndas)
     for counted in _join(pool, running):
         counts.update(counted)
     return dict(counts)
 
 
+def _large_backlog(conn, config: Config, now: dt.datetime) -> bool:
+    """At least PARALLEL_FROM dossiers pending: a file of thousands of stays was just integrated."""
+    limit = {"before": now - _quiet(config), "limit": PARALLEL_FROM}
+    return conn.execute(_PENDING_COUNT, limit).fetchone()[0] >= PARALLEL_FROM
+
+
+def _tidy(conn) -> None:
+    """Vacuum and analyze `dossier` before a large sweep, on a connection of its own (VACUUM runs
+    outside any transaction). Each file that touched a dossier left a version of its row (VIDHOSP,
+    RSS, FICHCOMP…) and the table may have no statistics yet: the sweep's walk followed those
+    chains (100 000 dossiers after four files: 0.56 s of its 52 queries instead of 0.10). The
+    vacuum takes 0.12-0.14 s and the sweep ends 0.2-0.45 s sooner. A table busy with another
+    vacuum is skipped; a failure only costs that time (the sweep goes on)."""
+    try:
+        with psycopg.connect(helper_dsn(conn), autocommit=True, application_name="fides-validation") as own:
+            own.execute(sql.TIDY_DOSSIERS)
+    except psycopg.Error as exc:
+        log.warning("validation: vacuum of the dossiers before the sweep failed (%s)", type(exc).__name__)
+
+
 def _start_helpers(conn, config: Config, actor: str,
-                   now: dt.datetime) -> tuple[ProcessPoolExecutor | None, list[Future]]:
-    """Helper processes for a large backlog (none for a small one), each running a whole sweep,
-    given the connection's parameters through a pipe (its password never on a command line), as
-    billing's helpers."""
-    pending = conn.execute(_PENDING_COUNT, {"before": now - _quiet(config), "limit": PARALLEL_FROM}).fetchone()[0]
-    if pending < PARALLEL_FROM:
-        return None, []
+                   now: dt.datetime) -> tuple[ProcessPoolExecutor, list[Future]]:
+    """Helper processes for a large backlog, each running a whole sweep, given the connection's
+    parameters through a pipe (its password never on a command line), as billing's helpers."""
     workers = config["validation.workers"] - 1
     pool = ProcessPoolExecutor(workers, mp_context=helpers.CONTEXT)
     return pool, [pool.submit(_helper, helper_dsn(conn), config, actor, now) for _ in range(workers)]

@@ -76,8 +76,29 @@ def test_parent_and_helper_share_the_backlog_once(backlog, monkeypatch):
     assert audit.verify(backlog.conn) == []  # the hash chain stays whole with two writers
 
 
-def test_small_backlog_no_helper(backlog):
-    assert validation._start_helpers(backlog.conn, backlog.config, "test", LATER) == (None, [])  # 3000 < 5 000
+def _vacuums(conn) -> tuple[int, int, int]:
+    """(vacuums, analyzes of `dossier` asked for, not autovacuum's; its columns with statistics)."""
+    conn.commit()
+    conn.execute("SELECT pg_stat_clear_snapshot()")
+    return conn.execute("SELECT vacuum_count, analyze_count, (SELECT count(*) FROM pg_stats WHERE tablename = "
+                        "'dossier') FROM pg_stat_user_tables WHERE relname = 'dossier'").fetchone()
+
+
+def test_small_backlog_no_helper_nor_vacuum(backlog, monkeypatch):
+    started = []
+    monkeypatch.setattr(validation, "_start_helpers", lambda *args: started.append(args))
+    counts = validation.sweep(backlog.conn, backlog.config, backlog.context["refs"], "test", LATER)
+    assert sum(counts.values()) == DOSSIERS and started == []  # 3000 < 5 000
+    assert _vacuums(backlog.conn)[:2] == (0, 0)
+
+
+def test_a_large_backlog_is_swept_on_a_vacuumed_and_analyzed_table(backlog, monkeypatch):
+    monkeypatch.setattr(validation, "PARALLEL_FROM", 100)
+    assert _vacuums(backlog.conn)[:2] == (0, 0)
+    counts = validation.sweep(backlog.conn, backlog.config, backlog.context["refs"], "test", LATER)
+    assert sum(counts.values()) == DOSSIERS
+    vacuums, analyzes, columns = _vacuums(backlog.conn)
+    assert (vacuums, analyzes) == (1, 1) and columns > 10
 
 
 def test_a_helper_that_fails_leaves_the_backlog_to_the_sweep(backlog, monkeypatch, caplog):
@@ -88,3 +109,4 @@ def test_a_helper_that_fails_leaves_the_backlog_to_the_sweep(backlog, monkeypatc
     assert sum(counts.values()) == DOSSIERS  # the parent validated everything itself
     assert _validated(backlog.conn) == (DOSSIERS, counts["valides"])
     assert "validation helper process failed" in caplog.text
+    assert "vacuum of the dossiers before the sweep failed (OperationalError)" in caplog.text
