@@ -10,8 +10,10 @@ and resolved one by one. States change only through `fides.dossiers.change`.
 # invoice the titre was last sent with (its lot and AMO amount, and its id: the sending the return
 # answers, kept on the return for the dashboard), whether a return of the same kind
 # was already recorded for that sending, and the entity of this file's return recorded for the
-# titre by an earlier chunk (the titre is repeated in the file). The lot is looked up inside the
-# lateral, for the one invoice kept: joined outside, a plan was seen scanning `lot` for every return.
+# titre by an earlier chunk (the titre is repeated in the file). The lot is looked up by its key
+# for the one invoice kept: joined outside the lateral, a plan was seen scanning `lot` for every
+# return, and joined inside it, right after a large billing run (no statistics), hashing every lot
+# for every return (200 lots: 18 of a 2 000-line chunk's 54 ms).
 RESOLVE_RETURNS = """
 SELECT s.ord, t.id, t.dossier_id, d.nda, d.state, t.cancelled_at IS NOT NULL, i.lot, i.total_amo,
        coalesce(r.already, false), r.earlier, i.id
@@ -19,7 +21,7 @@ FROM unnest(%(numeros)s::bigint[], %(complements)s::text[]) WITH ORDINALITY AS s
 LEFT JOIN titre t ON t.numero = s.numero AND t.complement = s.complement
 LEFT JOIN dossier d ON d.id = t.dossier_id
 LEFT JOIN LATERAL (
-    SELECT i.id, l.numero AS lot, i.total_amo, i.created_at FROM invoice i LEFT JOIN lot l ON l.id = i.lot_id
+    SELECT i.id, (SELECT l.numero FROM lot l WHERE l.id = i.lot_id) AS lot, i.total_amo, i.created_at FROM invoice i
     WHERE i.dossier_id = t.dossier_id AND i.titre_id = t.id ORDER BY i.current DESC, i.id DESC LIMIT 1
 ) i ON true
 LEFT JOIN LATERAL (

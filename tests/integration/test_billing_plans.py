@@ -52,3 +52,22 @@ def test_a_chunk_probes_its_dossiers(conn, statement, table, index):
     assert not [n for n in nodes if n["Node Type"] == "Seq Scan" and n.get("Relation Name") == table]
     probes = [n for n in nodes if n.get("Index Name") == index]
     assert probes and sum(n["Actual Rows"] * n["Actual Loops"] for n in probes) == N  # each found once
+
+
+def test_a_return_finds_its_lot_by_its_key(conn):
+    """NOEMIE returns right after a large billing run (fides.returns.queries.RESOLVE_RETURNS): the
+    lot of each return's invoice is read by its primary key, not by hashing every lot for every
+    return (without statistics, 200 lots made most of a 2 000-line chunk's time)."""
+    from fides.returns import queries
+
+    _billed(conn)
+    conn.execute("INSERT INTO lot (finess_geo, numero, organisme, exercice, b2_file, invoices, total, total_amo) "
+                 "SELECT '990000028', g, '017510001', 2025, 'B2', 0, 0, 0 FROM generate_series(2, 200) g")
+    conn.execute("UPDATE invoice SET lot_id = (SELECT min(id) FROM lot) + id % 200")
+    conn.commit()
+    numeros = list(range(BILLED - N + 1, BILLED + 1))
+    nodes = _plan(conn, queries.RESOLVE_RETURNS, {"numeros": numeros, "complements": ["2025H0"] * N,
+                                                  "file_id": None, "kind": "578"})
+    assert not [n for n in nodes if n["Node Type"] == "Seq Scan" and n.get("Relation Name") == "lot"]
+    by_key = [n for n in nodes if n.get("Index Name") == "pk_lot"]
+    assert by_key and sum(n["Actual Rows"] * n["Actual Loops"] for n in by_key) == N  # one lot per return
