@@ -339,8 +339,9 @@ class _Run:
         conn.execute(_NAME_LOT, (name, lot_id))
         header = b2.LotHeader(self.config.finess, geo, numero, organisme, exercice, self.local, lot_id % 100000)
         content = b2.lot_file(header, [w.body for w in invoices], sum(w.records for w in invoices), total, total_amo)
-        # a pending output, as Processor.queue_outputs records one: written once the run commits
-        conn.execute(sql.ADD_OUTPUT, (self.tree.relative(self.tree.b2 / name), content, self.file_id))
+        # a pending output whose content is staged now, put in place once the run commits
+        conn.execute(sql.ADD_STAGED_OUTPUT, (self.tree.relative(self.tree.b2 / name), self.file_id,
+                                             self.tree.stage(content)))
         with conn.cursor().copy(_COPY_INVOICES) as copy:  # numbers and a timestamp: nothing to escape
             tail = f"\t{self.now.isoformat()}\n"
             copy.write("".join(f"{w.dossier_id}\t{w.titre_id}\t{lot_id}\t{w.total}\t{w.total_amo}\t{w.records}{tail}"
@@ -359,9 +360,12 @@ def bill(conn: psycopg.Connection, config: Config, refs, tree: Tree, actor: str,
          empty_report: bool = True) -> BillingResult:
     """Bill the requested N° administratifs (None = every VALIDE dossier) in the caller's
     transaction. The B2 files, FACT_SYNT.TXT and the report (at `report_path`; when it would be
-    empty, only if `empty_report`) are queued as pending outputs of `file_id` in that transaction."""
+    empty, only if `empty_report`) are queued as pending outputs of `file_id` in that transaction,
+    the B2 files' contents staged under out/.staging (fides.engine.tree.Tree.stage)."""
     result = BillingResult()
     conn.execute(_ONE_RUN_AT_A_TIME)
+    # alone to stage B2 files now: those no committed row names are a dead or rolled-back run's
+    tree.sweep_staging({name for name, in conn.execute(sql.STAGED_OUTPUTS)})
     report = _Report(conn, result, requested)
     with dossier_data.gc_paused():
         run = _Run(conn, config, tree, actor, now, file_id, report)
@@ -383,6 +387,8 @@ def bill(conn: psycopg.Connection, config: Config, refs, tree: Tree, actor: str,
         finally:
             valuers.close()
         run.finish()
+    if result.lots:
+        tree.sync_staging()  # the staged lots' names are durable before the caller commits
     if empty_report or result.generated or result.not_generated:
         report.queue(tree.relative(report_path), file_id)
     log.info("billing: %d invoice(s) in %d lot(s), %d not generated", result.generated, result.lots,

@@ -470,9 +470,12 @@ class Processor:
     def write_outputs(self, file_id: int | None) -> None:
         with self.conn.transaction():
             rows = self.conn.execute(sql.PENDING_OUTPUTS, (file_id,)).fetchall()
-        for rel, part_ids in rows:
+        for rel, part_ids, staged in rows:
             faults.point(f"write-{Path(rel).parent.name}")
-            self.tree.write_atomic(self.tree.root / rel, map(self._output_part, part_ids))
+            if staged is None:
+                self.tree.write_atomic(self.tree.root / rel, map(self._output_part, part_ids))
+            else:  # written and fsynced before the commit (a billing run's B2 lot): put in place
+                self.tree.unstage(staged, self.tree.root / rel)
             faults.point("written")
             with self.conn.transaction():
                 self.conn.execute(sql.DROP_OUTPUT, (part_ids,))

@@ -20,12 +20,14 @@ touches its file at every write, so an old one has no writer left.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import logging
 import os
 import re
 import socket
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +36,7 @@ from typing import BinaryIO, Iterable, Iterator
 log = logging.getLogger(__name__)
 
 TEMP_PREFIX = ".fides-tmp-"
+STAGING = ".staging"  # under out/: files whose transaction has yet to commit (Tree.stage)
 ARCHIVE = "archive"
 # Far above the longest write (a multi-gigabyte archive sealed or a month's EXTRACTEPMSI zip
 # takes minutes, and each chunk written refreshes the mtime), and above the clock skew of hosts
@@ -152,6 +155,11 @@ class Tree:
     def rejected(self) -> Path:
         return self.root / "rejected"
 
+    @property
+    def staging(self) -> Path:
+        """fides' own out/.staging: beside the directories others read, on their file system."""
+        return self.root / "out" / STAGING
+
     def archive(self, when: dt.datetime) -> Path:
         """`archive/AAAA/MM` of the month `when` falls in for the establishment (local time, as
         `.arl` timestamps): a file processed at 00:30 on 1 April in Paris is April's, although it
@@ -225,6 +233,66 @@ class Tree:
             for part in (data,) if isinstance(data, bytes) else data:
                 out.write(part)
         return path
+
+    # --- staged outputs: written before their transaction commits, put in place after ------------
+
+    def stage(self, data: bytes) -> str:
+        """A new file under `staging` holding `data`, fsynced, with the outputs' mode; its name.
+        The caller records the name in its transaction and calls `sync_staging` before it commits;
+        after the commit, `unstage` puts the file in place."""
+        self.mkdir(self.staging)
+        name = uuid.uuid4().hex
+        path = self.staging / name
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, self.file_mode)
+        try:
+            if self.policy.gid is not None:
+                os.fchown(fd, -1, self.policy.gid)
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return name
+
+    def sync_staging(self) -> None:
+        """Make the names of the files staged so far durable (one fsync of the directory)."""
+        fsync_dir(self.staging)
+
+    def unstage(self, name: str, path: Path) -> None:
+        """Put the staged file `name` at `path`, durably. Renamed already (a crash came before
+        its row was dropped): nothing to do. Neither there nor staged: FileNotFoundError."""
+        source = self.staging / name
+        self.mkdir(path.parent)
+        try:
+            os.replace(source, path)
+        except FileNotFoundError:
+            if not os.path.lexists(path):
+                raise
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            self.write_atomic(path, source.read_bytes())  # out/b2 mounted apart: copied, then dropped
+            source.unlink()
+        fsync_dir(path.parent)
+
+    def sweep_staging(self, kept: set[str]) -> int:
+        """Remove the staged files not named in `kept` (their transaction never committed: rolled
+        back, or its process died); returns how many. The caller makes sure no transaction that
+        stages files is running meanwhile."""
+        try:
+            entries = list(os.scandir(self.staging))
+        except FileNotFoundError:
+            return 0
+        removed = 0
+        for entry in entries:
+            if entry.name not in kept and entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
+                removed += 1
+        if removed:
+            log.info("%d fichier(s) préparé(s) d'une transaction abandonnée supprimé(s)", removed)
+        return removed
 
     def move_into(self, source: Path, directory: Path) -> Path:
         """Move an input (never following links) into `directory`, keeping its name if free.

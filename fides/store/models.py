@@ -236,6 +236,7 @@ pending_output = Table(
     Column("path", Text, nullable=False),  # relative to the root
     Column("content", LargeBinary, nullable=False),  # stored uncompressed (migration 0006)
     Column("file_id", BigInteger, ForeignKey("flux_file.id")),
+    Column("staged", Text),  # the content's file under out/.staging instead (migration 0013)
     _now("created_at"),
 )
 

@@ -45,9 +45,13 @@ UNFINISHED = "SELECT id, name, sha256, arl_text, destination FROM flux_file WHER
 # in id order. A billing run queues its report and FACT_SYNT.TXT that way, a part at a time, so
 # that its memory does not grow with the number of dossiers.
 ADD_OUTPUT = "INSERT INTO pending_output (path, content, file_id) VALUES (%s, %s, %s)"
-# Listed first, then read one part at a time: a billing run's B2 files together weigh hundreds of MB.
+# An output whose content waits in a file staged under out/.staging (fides.engine.tree.Tree.stage):
+# a billing run's B2 lots, hundreds of MB that need not go through PostgreSQL. One row, no content.
+ADD_STAGED_OUTPUT = "INSERT INTO pending_output (path, content, file_id, staged) VALUES (%s, '', %s, %s)"
+STAGED_OUTPUTS = "SELECT staged FROM pending_output WHERE staged IS NOT NULL"
+# Listed first, then read one part at a time: a billing run's reports together weigh tens of MB.
 PENDING_OUTPUTS = """
-SELECT path, array_agg(id ORDER BY id) FROM pending_output WHERE file_id IS NOT DISTINCT FROM %s
+SELECT path, array_agg(id ORDER BY id), max(staged) FROM pending_output WHERE file_id IS NOT DISTINCT FROM %s
 GROUP BY path ORDER BY min(id)
 """
 OUTPUT_CONTENT = "SELECT content FROM pending_output WHERE id = %s"

@@ -341,7 +341,7 @@ class Site:
             rows = c.execute("""SELECT id, name, flux, sha256, status, applied, duplicate_of, finished,
                                        destination, arl_text, lines_integrated, lines_refused
                                 FROM flux_file ORDER BY id""").fetchall()
-            pending = c.execute("SELECT path, file_id FROM pending_output").fetchall()
+            pending = c.execute("SELECT path, file_id, staged FROM pending_output").fetchall()
             lots = c.execute("SELECT id, b2_file, invoices FROM lot").fetchall()
             db_problems = _database_problems(c)
         problems += db_problems
@@ -352,8 +352,9 @@ class Site:
             by_arl[arl_mod.arl_name(r[1])].append(r)
             if r[4] == "EN_COURS":
                 problems.append(f"{r[1]}: a committed row without its outcome")
-        pending_paths = {p for p, _ in pending}
-        pending_files = {f for _, f in pending}
+        pending_paths = {p for p, _, _ in pending}
+        pending_files = {f for _, f, _ in pending}
+        staged = {name: p for p, _, name in pending if name}
         inbox = self.root / "in"
         for name, d in self.drops.items():
             named = by_name.get(name, [])
@@ -388,6 +389,10 @@ class Site:
             if path.name.startswith(TMP_PREFIX):
                 temps += 1  # a kill's leftover: never under a final name, never read by anyone
                 continue
+            if top == "out" and rel.parts[1] == ".staging":
+                if path.name not in staged:
+                    temps += 1  # staged by a run that never committed: the next billing run removes it
+                continue
             data = path.read_bytes()
             if top == "out" and rel.parts[1] == "arl":
                 texts = [r[9].encode("utf-8", "replace") for r in by_arl.get(path.name, [])]
@@ -421,6 +426,9 @@ class Site:
         for lot_id, b2_file, _ in lots:
             if not (out / "b2" / b2_file).exists() and f"out/b2/{b2_file}" not in pending_paths:
                 problems.append(f"lot {lot_id}: B2 file {b2_file} neither written nor pending (lost)")
+        for name, rel in staged.items():  # committed: its file is staged, or already in place
+            if not (out / ".staging" / name).exists() and not (self.root / rel).exists():
+                problems.append(f"{rel}: pending, staged as {name}, but neither staged nor written (lost)")
         self.stats.temp_leftovers = temps
         if problems:
             raise InvariantError("invariants broken:\n  " + "\n  ".join(problems[:40]) + f"\n--- last run ---\n{self.last_log()}")

@@ -286,3 +286,27 @@ def test_two_runs_at_once_take_turns(engine, db_url):
     assert [n for n, _ in done] == ndas
     assert sorted(t for _, t in done) == [f"{i:09d}" for i in range(1, 6)]
     assert sorted((len(report), res.generated) for res, report in results) == [(0, 0), (5, 5)]
+
+
+def test_lots_wait_staged_until_the_run_commits(engine):
+    """A run's B2 lots are written under out/.staging before its transaction commits, their rows
+    holding only their names; a run rolled back leaves its staged files to the next run, which
+    removes them; after the commit, each lot is renamed into out/b2, whole."""
+    integrate(engine, ["2025000401", "2025000402"])
+    conn = engine.conn
+    with conn.transaction():
+        bill(conn, engine.config, engine.context["refs"], engine.tree, "test", NOW, engine.tree.reports / "A.arl")
+        (abandoned,) = conn.execute("SELECT staged FROM pending_output WHERE staged IS NOT NULL").fetchone()
+        raise psycopg.Rollback()  # the run fails before its commit
+    assert [p.name for p in engine.tree.staging.iterdir()] == [abandoned]
+    result, _ = billed(engine)
+    rows = conn.execute("SELECT path, staged, length(content) FROM pending_output WHERE path LIKE '%%.b2'").fetchall()
+    assert result.lots == len(rows) == 1 and rows[0][2] == 0  # no content in the database
+    (path, staged, _) = rows[0]
+    assert [p.name for p in engine.tree.staging.iterdir()] == [staged] != [abandoned]  # the dead run's removed
+    assert not (engine.tree.root / path).exists()
+    lot = b2.read((engine.tree.staging / staged).read_bytes()).lots[0]
+    engine.write_outputs(None)
+    assert b2.read((engine.tree.root / path).read_bytes()).lots[0] == lot and len(lot.invoices) == 2
+    assert list(engine.tree.staging.iterdir()) == []
+    assert conn.execute("SELECT count(*) FROM pending_output").fetchone()[0] == 0

@@ -54,13 +54,16 @@ def _site(tmp_path, server: str, template: str, flows, workers: int):
 
 
 def _bill(processor) -> tuple[list, list, list]:
-    """(report lines, pending outputs (path, bytes), titres) of a billing run of every VALIDE dossier."""
+    """(report lines, pending outputs (path, bytes: a B2 lot's as staged), titres) of a billing run of
+    every VALIDE dossier."""
     conn = processor.conn
     with conn.transaction():
         billing_run.bill(conn, processor.config, processor.context["refs"], processor.tree, "test", NOW,
                          processor.tree.reports / "FACTURATION.arl")
-    outputs = conn.execute("SELECT path, string_agg(content, '' ORDER BY id) FROM pending_output "
-                           "GROUP BY path ORDER BY path").fetchall()
+    outputs = [(path, (processor.tree.staging / staged).read_bytes() if staged else content) for path, content, staged
+               in conn.execute("SELECT path, string_agg(content, '' ORDER BY id), max(staged) FROM pending_output "
+                               "GROUP BY path ORDER BY path")]
+    assert sum(path.endswith(".b2") for path, _ in outputs) > 1
     titres = conn.execute("SELECT d.nda, t.numero, t.complement FROM titre t JOIN dossier d ON d.id = t.dossier_id "
                           "ORDER BY t.numero").fetchall()
     report = dict(outputs).pop(processor.tree.relative(processor.tree.reports / "FACTURATION.arl"))
