@@ -246,8 +246,8 @@ WHERE finess = %s AND current ORDER BY um, date_effet
 # Lock the rows in id order (no deadlock between processes) and learn their state.
 LOCK_STATES = "SELECT id, state FROM dossier WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE"
 
-# Before a large validation sweep (fides.engine.validation._tidy).
-TIDY_DOSSIERS = "VACUUM (ANALYZE, SKIP_LOCKED) dossier"
+# Before a large validation sweep (fides.engine.validation._analyze).
+ANALYZE_DOSSIERS = "ANALYZE (SKIP_LOCKED) dossier"
 
 # An UPDATE joining a batch's values (an unnest) on `dossier` repeats the batch's ids as
 # `d.id = ANY(ids)`: with the join alone, the planner hashed the whole table for each batch (a

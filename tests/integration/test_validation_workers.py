@@ -76,29 +76,38 @@ def test_parent_and_helper_share_the_backlog_once(backlog, monkeypatch):
     assert audit.verify(backlog.conn) == []  # the hash chain stays whole with two writers
 
 
-def _vacuums(conn) -> tuple[int, int, int]:
-    """(vacuums, analyzes of `dossier` asked for, not autovacuum's; its columns with statistics)."""
+def _analyzes(conn) -> int:
+    """The ANALYZEs of `dossier` asked for (not autovacuum's)."""
     conn.commit()
     conn.execute("SELECT pg_stat_clear_snapshot()")
-    return conn.execute("SELECT vacuum_count, analyze_count, (SELECT count(*) FROM pg_stats WHERE tablename = "
-                        "'dossier') FROM pg_stat_user_tables WHERE relname = 'dossier'").fetchone()
+    return conn.execute("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'dossier'").fetchone()[0]
 
 
-def test_small_backlog_no_helper_nor_vacuum(backlog, monkeypatch):
+def test_small_backlog_no_helper_nor_analyze(backlog, monkeypatch):
     started = []
     monkeypatch.setattr(validation, "_start_helpers", lambda *args: started.append(args))
     counts = validation.sweep(backlog.conn, backlog.config, backlog.context["refs"], "test", LATER)
     assert sum(counts.values()) == DOSSIERS and started == []  # 3000 < 5 000
-    assert _vacuums(backlog.conn)[:2] == (0, 0)
+    assert _analyzes(backlog.conn) == 0
 
 
-def test_a_large_backlog_is_swept_on_a_vacuumed_and_analyzed_table(backlog, monkeypatch):
+def test_a_large_backlog_is_walked_in_id_order_from_the_index(backlog, monkeypatch):
+    """Right after integration the table has no statistics: the walk then read every pending
+    dossier and sorted them for each batch. The sweep analyzes the table first."""
     monkeypatch.setattr(validation, "PARALLEL_FROM", 100)
-    assert _vacuums(backlog.conn)[:2] == (0, 0)
+    assert _analyzes(backlog.conn) == 0
     counts = validation.sweep(backlog.conn, backlog.config, backlog.context["refs"], "test", LATER)
-    assert sum(counts.values()) == DOSSIERS
-    vacuums, analyzes, columns = _vacuums(backlog.conn)
-    assert (vacuums, analyzes) == (1, 1) and columns > 10
+    assert sum(counts.values()) == DOSSIERS and _analyzes(backlog.conn) == 1
+    backlog.conn.execute("UPDATE dossier SET to_validate = true, state = 0")  # pending again, as analyzed
+    (plan,) = backlog.conn.execute("EXPLAIN (FORMAT JSON) " + validation._PENDING,
+                                   {"before": LATER, "after": 0, "limit": validation.BATCH}).fetchone()
+    backlog.conn.rollback()
+    nodes, stack = [], [plan[0]["Plan"]]
+    while stack:
+        nodes.append(stack.pop())
+        stack.extend(nodes[-1].get("Plans", ()))
+    assert [n.get("Index Name") for n in nodes if n["Node Type"] == "Index Scan"] == ["ix_dossier_pending"]
+    assert not [n for n in nodes if n["Node Type"] in ("Sort", "Bitmap Heap Scan", "Seq Scan")]
 
 
 def test_a_helper_that_fails_leaves_the_backlog_to_the_sweep(backlog, monkeypatch, caplog):
@@ -109,4 +118,4 @@ def test_a_helper_that_fails_leaves_the_backlog_to_the_sweep(backlog, monkeypatc
     assert sum(counts.values()) == DOSSIERS  # the parent validated everything itself
     assert _validated(backlog.conn) == (DOSSIERS, counts["valides"])
     assert "validation helper process failed" in caplog.text
-    assert "vacuum of the dossiers before the sweep failed (OperationalError)" in caplog.text
+    assert "statistics of the dossiers before the sweep failed (OperationalError)" in caplog.text
