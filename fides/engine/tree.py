@@ -288,7 +288,10 @@ class Tree:
         removed = 0
         for entry in entries:
             if entry.name not in kept and entry.is_file(follow_symlinks=False):
-                os.unlink(entry.path)
+                try:
+                    os.unlink(entry.path)
+                except FileNotFoundError:  # removed meanwhile by hand: nothing left to do
+                    continue
                 removed += 1
         if removed:
             log.info("%d fichier(s) préparé(s) d'une transaction abandonnée supprimé(s)", removed)
