@@ -397,13 +397,14 @@ def bill(conn: psycopg.Connection, config: Config, refs, tree: Tree, actor: str,
 
 
 def _valuers(conn, config: Config, refs, now: dt.datetime, everything: bool):
-    """Helper processes for a large run of every VALIDE dossier (`billing.workers` > 1), else
-    this process."""
+    """Helper processes for a large run of every VALIDE dossier (`billing.workers` > 1), this
+    process valuing the first chunk while they start; else this process."""
+    here = InProcess(conn, Valuer.of(conn, config, refs, now))
     workers = config["billing.workers"]
     if everything and workers > 1:
         if conn.execute(_BILLABLE_COUNT, {"limit": PARALLEL_FROM}).fetchone()[0] >= PARALLEL_FROM:
-            return Helpers(conn, config, now, workers)
-    return InProcess(conn, Valuer.of(conn, config, refs, now))
+            return Helpers(conn, config, now, workers, here)
+    return here
 
 
 def _apply_next(run: "_Run", waiting: deque) -> None:

@@ -87,14 +87,14 @@ def test_small_backlog_no_helper_nor_analyze(backlog, monkeypatch):
     started = []
     monkeypatch.setattr(validation, "_start_helpers", lambda *args: started.append(args))
     counts = validation.sweep(backlog.conn, backlog.config, backlog.context["refs"], "test", LATER)
-    assert sum(counts.values()) == DOSSIERS and started == []  # 3000 < 5 000
+    assert sum(counts.values()) == DOSSIERS and started == []  # 3000 < 5 000 and < 30 000
     assert _analyzes(backlog.conn) == 0
 
 
 def test_a_large_backlog_is_walked_in_id_order_from_the_index(backlog, monkeypatch):
     """Right after integration the table has no statistics: the walk then read every pending
     dossier and sorted them for each batch. The sweep analyzes the table first."""
-    monkeypatch.setattr(validation, "PARALLEL_FROM", 100)
+    monkeypatch.setattr(validation, "ANALYZE_FROM", 1000)
     assert _analyzes(backlog.conn) == 0
     counts = validation.sweep(backlog.conn, backlog.config, backlog.context["refs"], "test", LATER)
     assert sum(counts.values()) == DOSSIERS and _analyzes(backlog.conn) == 1
@@ -112,6 +112,7 @@ def test_a_large_backlog_is_walked_in_id_order_from_the_index(backlog, monkeypat
 
 def test_a_helper_that_fails_leaves_the_backlog_to_the_sweep(backlog, monkeypatch, caplog):
     monkeypatch.setattr(validation, "PARALLEL_FROM", 100)
+    monkeypatch.setattr(validation, "ANALYZE_FROM", 100)
     # a helper whose connection is refused (helpers, forked by their server, do not see a monkeypatch)
     monkeypatch.setattr(validation, "helper_dsn", lambda conn: conn.info.dsn + " dbname=no_such_database")
     counts = validation.sweep(backlog.conn, backlog.config, backlog.context["refs"], "test", LATER)
