@@ -4,6 +4,10 @@ fides/engine/faults.py does not instrument (fides/engine/tree.py is not part of 
     FIDES_FAULT_TMP=<n>   at the n-th atomic write of this process, once the temporary file is
                           written and fsynced, cut it to half its size and SIGKILL the process
                           before the rename: a crash in the middle of writing an output.
+
+Only the renames of atomic writes' temporary files (TEMP_PREFIX) count: a staged B2 file put in
+place (Tree.unstage) was whole and fsynced before its transaction committed, and no crash can
+halve it then (cutting it would fake a loss fides cannot have).
 """
 
 from __future__ import annotations
@@ -24,10 +28,11 @@ _count = 0
 
 def _replace(src, dst, *args, **kwargs):
     global _count
-    _count += 1
-    if _count == _at:
-        os.truncate(src, os.stat(src).st_size // 2)
-        os.kill(os.getpid(), signal.SIGKILL)
+    if Path(src).name.startswith(tree.TEMP_PREFIX):
+        _count += 1
+        if _count == _at:
+            os.truncate(src, os.stat(src).st_size // 2)
+            os.kill(os.getpid(), signal.SIGKILL)
     return os.replace(src, dst, *args, **kwargs)
 
 
