@@ -11,10 +11,13 @@ same rows into tables shaped like fides' own, with their indexes: the dossiers a
 store what fides stores. Each ingestion also reports the CPU seconds of the fides process and of
 its PostgreSQL backend (Linux /proc): on two cores, where the time goes.
 
-Every measured step starts after a CHECKPOINT, so that none pays for the pages the previous one
-left dirty, and a floor is the fastest of FLOOR_TRIES COPYs: measured once, the same floor took
-1.6 to 3.4 s for a million VIDHOSP lines from one run to the next (autovacuum on the previous
-floor's table, a checkpoint started by the stages before), which made any ratio to it noise.
+A floor is the fastest of FLOOR_TRIES COPYs, each after a CHECKPOINT and into tables dropped
+straight after: measured once, the same floor took 1.6 to 3.4 s for a million VIDHOSP lines from
+one run to the next (autovacuum on the previous floor's tables, a checkpoint the stages before had
+started), which made any ratio to it noise. fides' stages run as a service would run them, one
+after the other, each with whatever checkpoint its predecessors started: a CHECKPOINT before
+each makes a stage log a full image of every page it touches first (RSS after VIDHOSP, 100 000
+dossiers: 8 033 page images, 145 MB of WAL instead of 96), no more the truth than the other way.
 
 Latency is measured apart: a `fides run` service (file watcher, default settings) receives
 one-line VIDHOSP files one at a time; the time from the file's close to its `.arl` is recorded.
@@ -174,13 +177,6 @@ class _Clock:
         self.cpu = tuple(b - a for a, b in zip(self._cpu, _cpu_seconds(self.backend)))
 
 
-def _measured(url: str, target, *args):
-    """`_in_child(target, *args)`, a measured stage, once the previous one's pages are written."""
-    with psycopg.connect(url, autocommit=True) as conn:
-        _checkpoint(conn)
-    return _in_child(target, *args)
-
-
 def _pass_on(root: Path, url: str, source: Path | None = None, name: str = "",
              data: bytes = b"") -> tuple[float, tuple[float, float]]:
     """One engine pass over one file dropped in in/: its time, and the CPU seconds of fides and
@@ -336,9 +332,9 @@ def _copy_floor(conn, table: str, shaped: bool, lines: list[bytes], dossiers: li
 
 
 def _checkpoint(conn) -> None:
-    """Before each measured step: it starts with no dirty page of the previous one to write
-    (fides' stages and the floors alike). Skipped where the role may not (CHECKPOINT needs
-    pg_checkpoint, or a superuser, on a user's server)."""
+    """Before each try of a floor: it starts with no dirty page of the previous one to write.
+    Skipped where the role may not (CHECKPOINT needs pg_checkpoint, or a superuser, on a user's
+    server)."""
     try:
         conn.execute("CHECKPOINT")
     except psycopg.errors.InsufficientPrivilege:
@@ -437,7 +433,7 @@ def _stages(size: int, url: str, root: Path, flows: Path, sizes: synthetic.Sizes
     counts = {"VIDHOSP": sizes.vidhosp, "RSS": sizes.rss, "FICHCOMP": sizes.fichcomp}
     for flow in FLOWS:  # the later stages need the dossiers: ingestion always runs
         source = flows / f"{flow}_{synthetic.FINESS}_20250401000000_0001.txt"
-        (seconds, cpu), peak = _measured(url, _pass_on, root, url, source)
+        (seconds, cpu), peak = _in_child(_pass_on, root, url, source)
         results.append(Measure(flow, size, counts[flow], seconds, source.stat().st_size / 1e6, peak, "lignes", cpu))
     # the same stays sent again (corrected): every dossier exists, its VIDHOSP line is replaced
     # (copied, not read: a child's peak RSS starts at its parent's, fork happens before exec)
@@ -445,19 +441,19 @@ def _stages(size: int, url: str, root: Path, flows: Path, sizes: synthetic.Sizes
     shutil.copyfile(flows / f"VIDHOSP_{synthetic.FINESS}_20250401000000_0001.txt", again)
     with again.open("ab") as f:
         f.write((synthetic.vidhosp_line(0) + "\r\n").encode("latin-1"))
-    (seconds, cpu), peak = _measured(url, _pass_on, root, url, again)
+    (seconds, cpu), peak = _in_child(_pass_on, root, url, again)
     results.append(Measure("VIDHOSP (renvoi)", size, counts["VIDHOSP"] + 1, seconds, again.stat().st_size / 1e6,
                            peak, "lignes", cpu))
     if "validation" in stages or "facturation" in stages or "retours" in stages:
-        (seconds, validated, cpu), peak = _measured(url, _validate, root, url)
+        (seconds, validated, cpu), peak = _in_child(_validate, root, url)
         results.append(Measure("validation", size, validated, seconds, 0, peak, "dossiers", cpu))
     if "facturation" in stages or "retours" in stages:
-        (seconds, billed, cpu), peak = _measured(url, _bill, root, url)
+        (seconds, billed, cpu), peak = _in_child(_bill, root, url)
         results.append(Measure("facturation B2", size, billed, seconds, 0, peak, "dossiers", cpu))
     if "retours" in stages:
         source = flows / "RSP578_BENCH.TXT"
         lines = _write_returns(url, source)
-        (seconds, cpu), peak = _measured(url, _pass_on, root, url, source)
+        (seconds, cpu), peak = _in_child(_pass_on, root, url, source)
         with psycopg.connect(url) as conn:
             unpaid = conn.execute(_UNPAID).fetchone()[0]
         if unpaid:
