@@ -37,8 +37,8 @@ def test_the_kept_table_holds_every_line_of_the_last_try(flows, db_url):
 
 
 def test_a_role_that_may_not_checkpoint_still_measures(pg_server_url, db_url):
-    """On a user's server the bench's role may lack pg_checkpoint: the CHECKPOINT before each
-    measured step is skipped, the measure is taken."""
+    """On a user's server the bench's role may lack pg_checkpoint: the CHECKPOINT before each try
+    of a floor is skipped, the session goes on."""
     role = f"fides_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(pg_server_url, autocommit=True) as conn:
         conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'x'")
