@@ -291,7 +291,7 @@ def _floor(url: str, source: Path, flow: str, shaped: bool = False, tries: int =
     defaults, indexes, storage), with the dossiers the flow creates (VIDHOSP) first. In the
     binary COPY format, as fides writes them. The fastest of `tries`, each into fresh tables
     dropped straight after (autovacuum, once it woke up for them, slowed the next measures), but
-    the last try's lines table when `kept` names it."""
+    the last try's when `kept` names them (`kept`, and `{kept}_dossier` when `shaped`)."""
     with psycopg.connect(url, autocommit=True) as conn:
         encoding = conn.info.encoding
         lines = _blocks(_line_rows(source, flow, encoding))
