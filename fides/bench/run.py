@@ -8,8 +8,9 @@ same run: fides/floor says how far the whole pipeline (read, recognise, parse, c
 create or lock dossiers, store, `.arl`) is from the database's own speed. A second floor COPYs the
 same rows into tables shaped like fides' own, with their indexes: the dossiers a flow creates
 (VIDHOSP here) and its lines. No checking at all: what PostgreSQL alone needs on this machine to
-store what fides stores. Each ingestion also reports the CPU seconds of the fides process and of
-its PostgreSQL backend (Linux /proc): on two cores, where the time goes.
+store what fides stores. Each stage also reports the CPU seconds of fides (its helpers included)
+and of the whole PostgreSQL server (Linux /proc): on two cores, where the time goes, and whether
+the stage is bound by its own CPU (`Measure.cores`).
 
 A floor is the fastest of FLOOR_TRIES COPYs, each after a CHECKPOINT and into tables dropped
 straight after: measured once, the same floor took 1.6 to 3.4 s for a million VIDHOSP lines from
@@ -71,6 +72,12 @@ class Measure:
     @property
     def rate(self) -> float:
         return self.items / self.seconds if self.seconds else 0.0
+
+    @property
+    def cores(self) -> float:
+        """CPU seconds (fides and PostgreSQL) per second: near the machine's cores, the stage is
+        bound by its own CPU, and only spending less of it makes it faster."""
+        return sum(self.cpu) / self.seconds if self.seconds else 0.0
 
 
 def _peak_mib() -> float:
@@ -499,16 +506,20 @@ def run(sizes: list[int], seed: int, server_url: str | None, keep: Path | None =
             shutil.rmtree(work, ignore_errors=True)
 
 
-def render(measures: list[Measure]) -> str:
+def render(measures: list[Measure], cores: int | None = None) -> str:
+    """The table, then per size each flow's ratios to its floors, and the ratio the stage's CPU
+    alone imposes on `cores` (the machine's by default): its CPU seconds spread evenly over
+    them, no waiting at all."""
+    cores = cores or len(os.sched_getaffinity(0))
     spreads = any(m.spread for m in measures)
     lines = [f"{'étape':30} {'taille':>9} {'éléments':>9} {'secondes':>9}"
              + (f" {'min–max s':>15}" if spreads else "")
-             + f" {'débit/s':>10} {'Mo/s':>7} {'pic Mio':>8} {'CPU fides':>9} {'CPU PG':>7}"]
+             + f" {'débit/s':>10} {'Mo/s':>7} {'pic Mio':>8} {'CPU fides':>9} {'CPU PG':>7} {'cœurs':>6}"]
     for m in measures:
         mbs = f"{m.megabytes / m.seconds:7.1f}" if m.megabytes and m.seconds else " " * 7
         peak = f"{m.peak_mib:8.0f}" if m.peak_mib else " " * 8
         rate = f"{m.rate:>10,.0f}" if m.unit != "s" else " " * 10
-        cpu = f" {m.cpu[0]:9.2f} {m.cpu[1]:7.2f}" if any(m.cpu) else ""
+        cpu = f" {m.cpu[0]:9.2f} {m.cpu[1]:7.2f} {m.cores:6.2f}" if any(m.cpu) else ""
         spread = ""
         if spreads:  # a column only when sizes were repeated; blank for the latency
             spread = f" {f'{m.spread[0]:.3f}–{m.spread[1]:.3f}' if m.spread else '':>15}"
@@ -523,5 +534,8 @@ def render(measures: list[Measure]) -> str:
                 said = f"taille {size}: {flow} fides / plancher COPY = {stages[flow].seconds / floor.seconds:.1f}×"
                 if shaped and shaped.seconds:
                     said += f", / plancher tables fides = {stages[flow].seconds / shaped.seconds:.1f}×"
+                if any(stages[flow].cpu):
+                    bound = sum(stages[flow].cpu) / cores / floor.seconds
+                    said += f"; son CPU seul sur {cores} cœur(s) : ≥ {bound:.1f}× le plancher COPY"
                 lines.append(said)
     return "\n".join(lines)

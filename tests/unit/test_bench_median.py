@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from fides.bench.run import Measure, median_of
+from fides.bench.run import FLOOR, Measure, median_of
 from fides.bench.run import render as run_render
 
 
@@ -44,3 +44,17 @@ def test_the_table_shows_the_spread_column_only_when_repeated():
     assert second[end - 11:end] == "1.000–3.000"  # under its heading
     assert first[end - 15:end].strip() == ""  # the latency is measured once, in its own way
     assert "min–max s" not in run_render(_run(1.0, 1.0)).splitlines()[0]
+
+
+def test_the_table_shows_the_cores_a_stage_keeps_busy_and_the_ratio_its_cpu_imposes():
+    """A stage that keeps every core busy is bound by its own CPU: its CPU seconds spread over
+    the cores give the least time it could take, here 4 CPU-s on 2 cores = 2 s = 4× the floor."""
+    vidhosp = Measure("VIDHOSP", 1000, 1000, 2.5, 1.0, 100.0, "lignes", (3.0, 1.0))
+    floor = Measure(FLOOR + "VIDHOSP", 1000, 1000, 0.5, 1.0, 0, "lignes")
+    rss = Measure("RSS", 1000, 1000, 1.0, 1.0, 100.0, "lignes")  # measured without its CPU
+    header, first, *rest = run_render([vidhosp, floor, rss, Measure(FLOOR + "RSS", 1000, 1000, 0.5, 1.0, 0, "lignes")],
+                                      cores=2).splitlines()
+    assert header.split()[-1] == "cœurs" and first.split()[-1] == "1.60"  # 4 CPU-s in 2.5 s
+    said = {line.split(":")[1].split()[0]: line for line in rest if line.startswith("taille")}
+    assert said["VIDHOSP"].endswith("VIDHOSP fides / plancher COPY = 5.0×; son CPU seul sur 2 cœur(s) : ≥ 4.0× le plancher COPY")
+    assert said["RSS"].endswith("RSS fides / plancher COPY = 2.0×")
