@@ -51,7 +51,7 @@ def _validated(conn) -> tuple[int, int]:
 def test_a_helper_process_validates_on_its_own_connection(backlog, monkeypatch):
     monkeypatch.setattr(validation, "PARALLEL_FROM", 100)
     monkeypatch.setattr(helpers, "cpu_seconds", 0.0)
-    pool, running = validation._start_helpers(backlog.conn, backlog.config, "test", LATER)
+    pool, running = validation._start_helpers(backlog.conn, backlog.config, "test", LATER, validation.BATCH)
     assert len(running) == 1
     (counted,) = validation._join(pool, running)  # the helper alone: everything was pending for it
     assert 0.05 < helpers.cpu_seconds < 60  # it said its CPU time (not this process's child)
@@ -64,7 +64,7 @@ def test_a_helper_process_validates_on_its_own_connection(backlog, monkeypatch):
 
 def test_parent_and_helper_share_the_backlog_once(backlog, monkeypatch):
     monkeypatch.setattr(validation, "PARALLEL_FROM", 100)
-    monkeypatch.setattr(validation, "BATCH", 200)  # the parent's batches: the helper keeps 2000
+    monkeypatch.setattr(validation, "BATCH", 200)  # below the 375 of 3000 dossiers on 2 processes: taken by both
     before = set(multiprocessing.active_children())
     counts = validation.sweep(backlog.conn, backlog.config, backlog.context["refs"], "test", LATER)
     assert set(multiprocessing.active_children()) <= before  # the helper has ended, not just answered
@@ -74,6 +74,25 @@ def test_parent_and_helper_share_the_backlog_once(backlog, monkeypatch):
                                  "'validation' GROUP BY 1 HAVING count(*) > 1) d").fetchone()[0]
     assert twice == 0
     assert audit.verify(backlog.conn) == []  # the hash chain stays whole with two writers
+
+
+def test_a_shared_backlog_is_cut_into_batches_every_process_takes(backlog, monkeypatch):
+    """3000 dossiers on 2 processes: 8 batches of 375 (4 each), not 2 of 2000 (one process idle
+    while the other validates the second); the helper is given the parent's batch size."""
+    monkeypatch.setattr(validation, "PARALLEL_FROM", 100)
+    given = {}
+
+    def noting(who, function):  # the batch size (last argument) each is given, then the real call
+        def call(*args):
+            given[who] = args[-1]
+            return function(*args)
+        return call
+
+    monkeypatch.setattr(validation, "_start_helpers", noting("helpers", validation._start_helpers))
+    monkeypatch.setattr(validation, "_sweep", noting("parent", validation._sweep))
+    counts = validation.sweep(backlog.conn, backlog.config, backlog.context["refs"], "test", LATER)
+    assert given == {"helpers": 375, "parent": 375}
+    assert sum(counts.values()) == DOSSIERS and _validated(backlog.conn) == (DOSSIERS, counts["valides"])
 
 
 def _analyzes(conn) -> int:
