@@ -101,8 +101,8 @@ def _batch(pending: int, processes: int) -> int:
     """Dossiers per batch for a backlog shared by `processes`: BATCH, or less when that would
     give fewer than BATCHES_EACH batches each. The sweep ends with its last batch: 10 000 dossiers
     in 5 batches of 2 000 left one process validating the fifth alone, the other one idle
-    (0.324 s); in 8 of 1 250, 0.297 s (medians of 10, the same CPU). `pending` is counted up to
-    ANALYZE_FROM: a larger backlog keeps BATCH."""
+    (0.352 s); in 8 of 1 250, 0.328 s (medians of 10 alternating runs, the same CPU). `pending` is
+    counted up to ANALYZE_FROM: a larger backlog keeps BATCH."""
     return min(BATCH, max(1, -(-pending // (processes * BATCHES_EACH))))
 
 
